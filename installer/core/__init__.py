@@ -1,0 +1,1 @@
+"""The engine of Torch Setup. Nothing under this package may import Qt."""

@@ -1,0 +1,295 @@
+"""Choices (what the user asked for), Plan and Step (what will run), and the TOML answer file.
+
+Plan's JSON keys are a public contract (DESIGN.md, `torch-setup plan --json`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+class ChoiceError(ValueError):
+    """A request that is malformed or cannot be met. The message is one sentence for the user (exit 2)."""
+
+
+METHODS = ("pip", "conda", "source")
+ENGINES = ("uv", "pip")
+MAX_ANSWER_FILE_BYTES = 64 * 1024
+
+_TORCH_RE = re.compile(r"^(latest|nightly|\d+\.\d+(\.\d+)?)$")
+_BACKEND_RE = re.compile(r"^(auto|cpu|mps|xpu|cu\d{3}|rocm\d+\.\d+(\.\d+)?)$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A requirement as a user would type it: a name, optional extras, optional version specifiers.
+_PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?([<>=!~]=?[A-Za-z0-9.*+!_-]+(,[<>=!~]=?[A-Za-z0-9.*+!_-]+)*)?$")
+_SHELL_CHARS = set(";&|`$<>(){}\\\"'\n\r\t*?!#")
+
+
+@dataclass
+class Choices:
+    """What the user asked for. Field names are the CLI flag names with underscores (answer-file keys)."""
+
+    method: str = "pip"
+    torch: str = "latest"
+    backend: str = "auto"
+    python: str | None = None  # "3.12" or a path to an interpreter
+    env: str | None = None  # a folder for the new environment
+    env_name: str | None = None  # a name under the default environments folder (or conda's envs)
+    packages: list[str] = field(default_factory=lambda: ["torch"])
+    engine: str = "uv"
+    torch_source: str = "pytorch"  # "pytorch" | "pypi" | an http(s)/file URL | a local folder of wheels
+    index_url: str | None = None  # for the packages that are not the torch family
+    find_links: list[str] = field(default_factory=list)
+    trusted_host: list[str] = field(default_factory=list)  # hosts allowed over plain http
+    offline: bool = False
+    jupyter: bool = False  # register the environment as a Jupyter kernel
+    force: bool = False  # replace an environment that Torch Setup made earlier
+    yes: bool = False  # never prompt
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def validate(self) -> None:
+        """Reject malformed input before anything changes. Raises ChoiceError with one sentence."""
+        if self.method not in METHODS:
+            raise ChoiceError(f"Unknown method {self.method!r}: choose pip, conda or source.")
+        if self.engine not in ENGINES:
+            raise ChoiceError(f"Unknown engine {self.engine!r}: choose uv or pip.")
+        if not _TORCH_RE.match(self.torch):
+            raise ChoiceError(f"Unknown PyTorch version {self.torch!r}: use X.Y, X.Y.Z, latest or nightly.")
+        if not _BACKEND_RE.match(self.backend):
+            raise ChoiceError(
+                f"Unknown compute platform {self.backend!r}: use auto, cpu, cuXXX (e.g. cu126), rocmX.Y, xpu or mps."
+            )
+        if self.python is not None:
+            if re.fullmatch(r"\d+\.\d+", self.python):
+                pass
+            elif _has_shell_chars(self.python) and not Path(self.python).exists():
+                raise ChoiceError(f"The Python {self.python!r} is neither a version like 3.12 nor a path.")
+            elif not Path(self.python).exists():
+                raise ChoiceError(f"The Python interpreter {self.python} does not exist.")
+            elif Path(self.python).is_dir():
+                raise ChoiceError(f"{self.python} is a folder: give the path of the python executable.")
+        if self.env and self.env_name:
+            raise ChoiceError("Give either an environment folder (--env) or a name (--env-name), not both.")
+        if self.env_name is not None and not _ENV_NAME_RE.match(self.env_name):
+            raise ChoiceError(
+                f"The environment name {self.env_name!r} may only use letters, digits, '.', '_' and '-'."
+            )
+        if self.env is not None:
+            if not self.env.strip() or any(c in self.env for c in "\n\r\0"):
+                raise ChoiceError("The environment folder is empty or has control characters in it.")
+            if Path(self.env).expanduser().is_file():
+                raise ChoiceError(f"The environment path {self.env} is a file, not a folder.")
+        if not self.packages:
+            raise ChoiceError("The package list is empty: it needs at least torch.")
+        for spec in self.packages:
+            if _has_shell_chars(spec.replace("!=", "").replace("*", "")) or not _PACKAGE_RE.match(spec):
+                raise ChoiceError(f"{spec!r} is not a package requirement (e.g. torchvision or numpy>=2).")
+        for host in self.trusted_host:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", host):
+                raise ChoiceError(f"{host!r} is not a host name.")
+        self._validate_source()
+        if self.index_url is not None:
+            self._validate_url(self.index_url, "--index-url")
+        for folder in self.find_links:
+            if "://" in folder:
+                self._validate_url(folder, "--find-links")
+            elif not Path(folder).expanduser().is_dir():
+                raise ChoiceError(f"The --find-links folder {folder} does not exist.")
+
+    def _validate_source(self) -> None:
+        src = self.torch_source
+        if src in ("pytorch", "pypi"):
+            return
+        if "://" in src:
+            self._validate_url(src, "--torch-source")
+            return
+        if not Path(src).expanduser().is_dir():
+            raise ChoiceError(
+                f"The torch source {src!r} is not pytorch, pypi, an http(s) or file URL, or an existing folder."
+            )
+
+    def _validate_url(self, url: str, flag: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "file") or _has_shell_chars(url.replace("?", "").replace("&", "")):
+            raise ChoiceError(f"{flag} {redact_url(url)} is not an http(s) or file URL.")
+        if parts.scheme == "file":
+            if not Path(parts.path).is_dir():
+                raise ChoiceError(f"{flag} {url} points to a folder that does not exist.")
+            return
+        host = parts.hostname or ""
+        if not host:
+            raise ChoiceError(f"{flag} {redact_url(url)} has no host name.")
+        if parts.scheme == "http" and host not in ("127.0.0.1", "localhost", "::1"):
+            trusted = {h.split(":")[0] for h in self.trusted_host}
+            if host not in trusted:
+                raise ChoiceError(
+                    f"{flag} {redact_url(url)} uses plain http; use https, or trust the host with --trusted-host {host}."
+                )
+
+
+def _has_shell_chars(text: str) -> bool:
+    return any(c in _SHELL_CHARS for c in text)
+
+
+def redact_url(url: str) -> str:
+    """Hide the password (or token) inside a URL, keeping the user name so a log still says who."""
+    parts = urlsplit(url)
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    netloc = f"{user}:***@{hostport}" if ":" in userinfo else f"***@{hostport}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+_REDACT_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/:@]*)(?::[^\s/@]*)?@")
+
+
+def redact_text(text: str) -> str:
+    """Redact every credential-bearing URL inside free text (log lines, argv shown to the user)."""
+    return _REDACT_IN_TEXT.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
+
+
+# -- answer files ----------------------------------------------------------------------------------
+
+_LIST_KEYS = {"packages", "find_links", "trusted_host"}
+_BOOL_KEYS = {"offline", "jupyter", "force", "yes"}
+
+
+def choices_from_answers(path: str | Path) -> Choices:
+    """Read a TOML answer file into Choices. Every problem is a ChoiceError with one sentence."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ChoiceError(f"The answer file {p} does not exist.")
+    if not p.is_file():
+        raise ChoiceError(f"The answer file {p} is not a file.")
+    size = p.stat().st_size
+    if size > MAX_ANSWER_FILE_BYTES:
+        raise ChoiceError(f"The answer file {p} is {size // 1024} KiB; an answer file is at most 64 KiB.")
+    raw = p.read_bytes()
+    if b"\0" in raw:
+        raise ChoiceError(f"The answer file {p} is binary, not TOML text.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChoiceError(f"The answer file {p} is not UTF-8 text.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ChoiceError(f"The answer file {p} is not valid TOML: {exc}.") from None
+    return choices_from_mapping(data, where=f"the answer file {p}")
+
+
+def choices_from_mapping(data: dict[str, Any], where: str = "the answers") -> Choices:
+    known = Choices.field_names()
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ChoiceError(f"Unknown key {unknown[0]!r} in {where}; known keys: {', '.join(known)}.")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _LIST_KEYS:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ChoiceError(f"{key} in {where} must be a list of strings.")
+        elif key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise ChoiceError(f"{key} in {where} must be true or false.")
+        elif not isinstance(value, str):
+            raise ChoiceError(f"{key} in {where} must be a string.")
+        values[key] = value
+    return Choices(**values)
+
+
+def answers_toml(choices: Choices) -> str:
+    """Write Choices as an answer file that `torch-setup install --answers` reads back unchanged."""
+    defaults = Choices()
+    lines = ["# Torch Setup answer file: torch-setup install --answers THIS_FILE --yes"]
+    for name in Choices.field_names():
+        value = getattr(choices, name)
+        if value is None or name == "yes":
+            continue
+        if value == getattr(defaults, name) and name not in ("method", "torch", "backend", "packages"):
+            continue
+        lines.append(f"{name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+# -- the plan --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    name: str  # short, for a list of steps: "Create the environment"
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # added to the clean child environment
+    cwd: str | None = None
+    kind: str = "run"  # "check" | "venv" | "conda-create" | "install" | "clone" | "build" | "kernel" | "verify"
+    description: str = ""  # one sentence a student understands
+    creates: str | None = None  # a path this step brings into being (journal and rollback)
+    progress: str | None = None  # which output parser applies: "uv" | "pip" | "conda" | "ninja" | "git"
+    retries: int = 0  # extra attempts after a transient network failure
+    timeout: float | None = None  # seconds
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Plan:
+    method: str
+    backend: str
+    torch: str  # the exact version, "2.13.0", or "nightly"
+    python: str  # "3.12"
+    env: str  # the environment folder (venv or conda prefix)
+    steps: list[Step] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    engine: str = "uv"
+    python_executable: str | None = None  # the base interpreter; None when a managed one is provisioned
+    env_python: str = ""  # the interpreter inside the new environment
+    packages: list[str] = field(default_factory=list)  # resolved requirement specs
+    torch_index: str | None = None  # where the torch family comes from (URL or folder), None = default index
+    expect: str = "cpu"  # the backend verification must see running
+    download_mib: int | None = None
+    disk_mib: int | None = None
+    choices: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names and k != "steps"}
+        return cls(steps=[Step.from_json(s) for s in data.get("steps", [])], **values)
