@@ -1,22 +1,559 @@
-"""Command line front end (placeholder while the engine is built)."""
+"""The `torch-setup` command: with no command it opens the wizard; otherwise detect, plan, install, verify, ...
+
+Every command exits per DESIGN.md: 0 ok, 1 install failed, 2 bad input or a request that cannot be met,
+3 installed but verification failed, 130 cancelled. Bad input is one sentence on stderr, never a traceback.
+Engine modules are imported inside the commands so `--version` and `--help` stay instant.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shlex
 import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from installer import __version__
 
+if TYPE_CHECKING:
+    from installer.core.catalog import Catalog
+    from installer.core.events import Event
+    from installer.core.plan import Choices, Plan
+    from installer.core.report import SystemReport
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="torch-setup")
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+
+class UsageError(Exception):
+    """Bad input detected by the CLI itself: exit 2 with this one sentence."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        sentence = message[0].upper() + message[1:] if message else "Invalid arguments"
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {sentence.rstrip('.')}. See '{self.prog} --help'.\n")
+
+
+# -- argument definitions --------------------------------------------------------------------------
+
+
+def _add_system_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--system", metavar="FILE", help="use a saved `detect --json` report instead of probing this machine")
+
+
+def _add_choice_args(p: argparse.ArgumentParser) -> None:
+    """The choices shared by `plan` and `install`; defaults are None so an answer file can fill them."""
+    g = p.add_argument_group("choices (answer-file keys are these names with underscores)")
+    g.add_argument("--method", choices=["pip", "conda", "source"], help="how to install (default: pip)")
+    g.add_argument("--torch", metavar="VERSION", help="X.Y, X.Y.Z, latest (default) or nightly")
+    g.add_argument("--backend", metavar="BACKEND", help="auto (default), cpu, cuXXX, rocmX.Y, xpu or mps")
+    g.add_argument("--python", metavar="X.Y|PATH", help="the Python version or interpreter to build the env on")
+    g.add_argument("--env", metavar="PATH", help="folder for the new environment")
+    g.add_argument("--env-name", metavar="NAME", help="name of the new environment under the default folder")
+    g.add_argument("--packages", metavar="PKG", nargs="+",
+                   help="packages to install (default: torch); e.g. torch torchvision torchaudio numpy")
+    g.add_argument("--engine", choices=["uv", "pip"], help="install engine for the pip method (default: uv)")
+    g.add_argument("--torch-source", metavar="SOURCE",
+                   help="pytorch (default: PyTorch's index), pypi, a mirror URL or a local folder of wheels")
+    g.add_argument("--index-url", metavar="URL", help="package index for the packages outside the torch family")
+    g.add_argument("--find-links", metavar="DIR|URL", action="append", help="extra wheel location (repeatable)")
+    g.add_argument("--trusted-host", metavar="HOST", action="append", help="allow plain http from this host")
+    g.add_argument("--offline", action="store_true", default=None, help="never touch the network")
+    g.add_argument("--jupyter", action="store_true", default=None, help="register the env as a Jupyter kernel")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="torch-setup",
+        description="Install a working PyTorch: detect the machine, choose the right build, install it "
+        "into an isolated environment and prove it works. With no command, opens the wizard.",
+    )
     parser.add_argument("--version", action="version", version=f"torch-setup {__version__}")
-    parser.parse_args(argv)
-    return 0
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("gui", help="open the wizard (the default with no command)")
+    p.add_argument("--self-test", action="store_true", help="show the wizard, time first paint and detection, exit")
+    p.add_argument("--screenshots", metavar="DIR", help="render every page into DIR/NN-page.png and exit")
+
+    p = sub.add_parser("detect", help="describe this machine as PyTorch sees it")
+    p.add_argument("--json", action="store_true", help="print the SystemReport as JSON")
+    p.add_argument("--offline", action="store_true", help="skip the network checks")
+    p.add_argument("--env", metavar="PATH", help="where the environment would go (for the free-disk check)")
+    _add_system_args(p)
+
+    p = sub.add_parser("plan", help="show what an install would do, with a reason for every choice")
+    _add_choice_args(p)
+    p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
+    p.add_argument("--json", action="store_true", help="print the Plan as JSON")
+    _add_system_args(p)
+
+    p = sub.add_parser("install", help="plan, install and verify (unattended with --yes)")
+    _add_choice_args(p)
+    p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
+    p.add_argument("--yes", "-y", action="store_true", default=None, help="never prompt")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    p.add_argument("--json-events", action="store_true", help="print one JSON event per line (for fleet tools)")
+    p.add_argument("--report", metavar="FILE", help="write plan, timings, verification and log path as JSON")
+    p.add_argument("--force", action="store_true", default=None,
+                   help="replace an environment that Torch Setup made earlier")
+    _add_system_args(p)
+
+    p = sub.add_parser("verify", help="prove an environment's PyTorch works on every device")
+    p.add_argument("--python", metavar="PATH", required=True, help="the environment's python executable")
+    p.add_argument("--expect", metavar="BACKEND", help="the backend that must be running (cpu, cu126, mps, ...)")
+    p.add_argument("--json", action="store_true", help="print the VerifyReport as JSON")
+    p.add_argument("--timeout", type=float, default=600.0, help=argparse.SUPPRESS)
+    _add_system_args(p)
+
+    p = sub.add_parser("diagnose", help="explain a failed install from its log")
+    p.add_argument("log", metavar="LOG", nargs="?", help="a log file (pip, uv, conda, a traceback, ...)")
+    p.add_argument("--verify-report", metavar="FILE", help="a VerifyReport JSON to diagnose from facts")
+    p.add_argument("--json", action="store_true", help='print {"diagnoses": [...]}')
+    _add_system_args(p)
+
+    p = sub.add_parser("catalog", help="what PyTorch publishes (bundled data, refreshable)")
+    p.add_argument("--refresh", action="store_true", help="learn the current releases from PyTorch's index")
+    p.add_argument("--index-url", metavar="URL", default="https://download.pytorch.org/whl",
+                   help="the wheel index to learn from (default: PyTorch's)")
+    p.add_argument("--timeout", type=float, default=20.0, help="seconds allowed for --refresh")
+    p.add_argument("--json", action="store_true", help="print the catalog as JSON")
+
+    p = sub.add_parser("cleanup", help="find runs that were interrupted and remove what they left behind")
+    p.add_argument("--yes", "-y", action="store_true", help="remove the leftovers without asking")
+    p.add_argument("--json", action="store_true", help="list the interrupted runs as JSON")
+    return parser
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _print_err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _load_system(path: str | None, *, offline: bool = False, env_dir: str | None = None) -> SystemReport:
+    from installer.core.report import ReportError, SystemReport
+
+    if path:
+        try:
+            return SystemReport.load(path)
+        except ReportError as exc:
+            raise UsageError(f"Cannot read the system report: {exc}.") from None
+    from installer.core.detect import detect
+
+    return detect(offline=offline, env_dir=env_dir)
+
+
+def _choices_from_args(args: argparse.Namespace) -> Choices:
+    from installer.core.plan import Choices, choices_from_answers
+
+    choices = choices_from_answers(args.answers) if getattr(args, "answers", None) else Choices()
+    for name in Choices.field_names():
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(choices, name, value)
+    choices.validate()
+    return choices
+
+
+def _load_catalog(report: SystemReport, offline: bool) -> Catalog:
+    from installer.core.catalog import Catalog
+
+    # Refresh only when the network check saw PyTorch's index answer: a closed network costs nothing.
+    refresh = 3.0 if (not offline and report.network.pytorch_index) else None
+    return Catalog.load(refresh_timeout=refresh)
+
+
+def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
+    from installer.core.planner import make_plan
+    from installer.core.uvbin import uv_executable
+
+    choices = _choices_from_args(args)
+    env_dir = choices.env
+    report = _load_system(args.system, offline=choices.offline, env_dir=env_dir)
+    catalog = _load_catalog(report, choices.offline)
+    plan = make_plan(report, choices, catalog, uv=uv_executable())
+    return choices, report, plan
+
+
+def _show_plan(plan: Plan, out: TextIO) -> None:
+    from installer.core.plan import redact_text
+
+    print(f"PyTorch {plan.torch} ({plan.backend}) with Python {plan.python}, method {plan.method}", file=out)
+    print(f"Environment: {plan.env}", file=out)
+    if plan.download_mib or plan.disk_mib:
+        print(f"About {plan.download_mib or '?'} MB to download, {plan.disk_mib or '?'} MB on disk", file=out)
+    if plan.reasons:
+        print("\nWhy:", file=out)
+        for reason in plan.reasons:
+            print(f"  • {reason}", file=out)
+    if plan.warnings:
+        print("\nWarnings:", file=out)
+        for warning in plan.warnings:
+            print(f"  ⚠ {warning}", file=out)
+    print("\nSteps:", file=out)
+    for number, step in enumerate(plan.steps, 1):
+        env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in step.env.items())
+        command = redact_text(shlex.join(step.argv))
+        print(f"  {number}. {step.name}", file=out)
+        print(f"     $ {env_prefix + ' ' if env_prefix else ''}{command}", file=out)
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    report = _load_system(args.system, offline=args.offline, env_dir=args.env)
+    if args.json:
+        print(report.dumps())
+        return EXIT_OK
+    from installer.core.checklist import checklist, render_checklist_text
+
+    print(render_checklist_text(checklist(report)))
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    _, _, plan = _make_plan(args)
+    if args.json:
+        print(plan.dumps())
+    else:
+        _show_plan(plan, sys.stdout)
+    return EXIT_OK
+
+
+class _EventPrinter:
+    """Prints runner events for a person at a terminal (or as JSON lines for fleet tools)."""
+
+    def __init__(self, json_lines: bool, out: TextIO) -> None:
+        self.json_lines = json_lines
+        self.out = out
+        self._last_progress = ""
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if self.json_lines:
+                print(json.dumps(event.to_json(), ensure_ascii=False), file=self.out, flush=True)
+                return
+            self._human(event)
+
+    def _human(self, event: Event) -> None:
+        from installer.core import events as ev
+
+        if isinstance(event, ev.PlanStarted):
+            print(f"Installing in {len(event.steps)} steps; full log: {event.log_path}", file=self.out, flush=True)
+        elif isinstance(event, ev.StepStarted):
+            print(f"\n==> {event.name}", file=self.out, flush=True)
+        elif isinstance(event, ev.OutputLine):
+            if event.text.strip():
+                print(f"    {event.text}", file=self.out, flush=True)
+        elif isinstance(event, ev.Progress):
+            if event.text and event.text != self._last_progress:
+                self._last_progress = event.text
+                pct = f"{event.overall * 100:3.0f}% " if event.overall is not None else ""
+                print(f"    [{pct}{event.text}]", file=self.out, flush=True)
+        elif isinstance(event, ev.StepFinished):
+            mark = "✓" if event.ok else "✗"
+            print(f"    {mark} {event.name} ({event.seconds:.1f} s)", file=self.out, flush=True)
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from installer.core.runner import Runner, install_signal_handlers, preflight
+
+    choices, report, plan = _make_plan(args)
+    out = sys.stdout
+    if args.dry_run:
+        if args.json_events:
+            print(json.dumps({"type": "plan", "plan": plan.to_json()}, ensure_ascii=False))
+        else:
+            _show_plan(plan, out)
+            print("\nDry run: nothing was changed.", file=out)
+        return EXIT_OK
+    preflight(plan, force=bool(choices.force))
+    if not choices.yes:
+        if not sys.stdin or not sys.stdin.isatty():
+            raise UsageError("Nothing is installed without confirmation: add --yes to install unattended.")
+        _show_plan(plan, out)
+        answer = input("\nInstall now? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("Nothing was installed.", file=out)
+            return EXIT_OK
+    elif not args.json_events:
+        _show_plan(plan, out)
+        print(file=out)
+
+    cancel = threading.Event()
+    printer = _EventPrinter(bool(args.json_events), out)
+    started = time.time()
+    with install_signal_handlers(cancel):
+        result = Runner(plan, printer, cancel=cancel, force=bool(choices.force)).run()
+
+    if args.report:
+        _write_report(Path(args.report), plan, report, result, started)
+    if not args.json_events:
+        _summarise_result(result, plan)
+    return int(result.exit_code)
+
+
+def _write_report(path: Path, plan: Plan, report: SystemReport, result: Any, started: float) -> None:
+    data = {
+        "torch_setup": __version__,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "exit_code": result.exit_code,
+        "ok": result.ok,
+        "cancelled": result.cancelled,
+        "seconds": round(result.seconds, 2),
+        "step_seconds": result.step_seconds,
+        "log_path": result.log_path,
+        "plan": plan.to_json(),
+        "verify": result.verify.to_json() if result.verify is not None else None,
+        "diagnoses": [d.to_json() for d in result.diagnoses],
+        "system": report.to_json(),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    except OSError as exc:
+        _print_err(f"Could not write the report to {path}: {exc.strerror or exc}.")
+
+
+def _summarise_result(result: Any, plan: Plan) -> None:
+    if result.ok:
+        print(f"\n✓ PyTorch {plan.torch} ({plan.backend}) is installed and verified in {plan.env}")
+        print(f"  Activate it:  {_activation_hint(plan)}")
+        return
+    if result.cancelled:
+        _print_err("\nCancelled. Everything this run created was removed.")
+    elif result.exit_code == EXIT_VERIFY_FAILED:
+        _print_err(f"\n✗ PyTorch was installed in {plan.env}, but verification failed.")
+    else:
+        _print_err("\n✗ The install failed; everything this run created was removed.")
+    for diagnosis in result.diagnoses:
+        _print_err(f"  Cause: {diagnosis.summary}\n  Fix:   {diagnosis.fix}")
+    if result.log_path:
+        _print_err(f"  Full log: {result.log_path}")
+
+
+def _activation_hint(plan: Plan) -> str:
+    if plan.method == "conda":
+        return f"conda activate {shlex.quote(plan.env)}"
+    if os.name == "nt":
+        return f"{plan.env}\\Scripts\\activate"
+    return f"source {shlex.quote(str(Path(plan.env) / 'bin' / 'activate'))}"
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from installer.core.verify import verify_python
+
+    python = Path(args.python).expanduser()
+    if not python.exists():
+        raise UsageError(f"The interpreter {python} does not exist.")
+    if python.is_dir():
+        raise UsageError(f"{python} is a folder: give the path of the environment's python executable.")
+    expect = args.expect
+    if expect is not None:
+        from installer.core.plan import is_backend_name
+
+        if not is_backend_name(expect) or expect == "auto":
+            raise UsageError(f"Unknown backend {expect!r}: use cpu, cuXXX, rocmX.Y, xpu or mps.")
+    report = verify_python(str(python), expect=expect, timeout=args.timeout)
+    diagnoses: list[Any] = []
+    if not report.ok:
+        from installer.core.diagnose import diagnose_facts
+
+        system = _load_system(args.system, offline=True) if args.system else None
+        diagnoses = diagnose_facts(report, system)
+    if args.json:
+        data = report.to_json()
+        data["diagnoses"] = [d.to_json() for d in diagnoses]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        _print_verify(report, diagnoses)
+    return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
+
+
+def _print_verify(report: Any, diagnoses: list[Any]) -> None:
+    print(f"torch {report.torch or '(not importable)'}  CUDA {report.cuda or '-'}  running on: {report.backend or '-'}")
+    for device in report.devices or []:
+        name = device.get("name", "?") if isinstance(device, dict) else str(device)
+        print(f"  device: {name}")
+    for check in report.checks:
+        print(f"  {'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+    if report.throughput_gflops:
+        print(f"  matmul throughput: {report.throughput_gflops:.1f} GFLOP/s")
+    print("Verification passed." if report.ok else "Verification FAILED.")
+    for diagnosis in diagnoses:
+        print(f"  Cause: {diagnosis.summary}\n  Fix:   {diagnosis.fix}")
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from installer.core.diagnose import diagnose_facts, diagnose_text
+
+    if not args.log and not args.verify_report:
+        raise UsageError("Give a log file to diagnose (or --verify-report FILE).")
+    diagnoses = []
+    if args.log:
+        diagnoses.extend(diagnose_text(_read_text_file(Path(args.log), "log")))
+    if args.verify_report:
+        from installer.core.verify import VerifyReport
+
+        try:
+            verify = VerifyReport.from_json(json.loads(_read_text_file(Path(args.verify_report), "verify report")))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UsageError(f"{args.verify_report} is not a VerifyReport: {exc}.") from None
+        system = _load_system(args.system, offline=True) if args.system else None
+        seen = {d.category for d in diagnoses}
+        diagnoses.extend(d for d in diagnose_facts(verify, system) if d.category not in seen)
+    if args.json:
+        print(json.dumps({"diagnoses": [d.to_json() for d in diagnoses]}, indent=2, ensure_ascii=False))
+    elif not diagnoses:
+        print("No known failure signature found. If the install failed, the end of the log usually says why.")
+    else:
+        for number, diagnosis in enumerate(diagnoses, 1):
+            print(f"{number}. [{diagnosis.category}] {diagnosis.summary}\n   Fix: {diagnosis.fix}")
+    return EXIT_OK
+
+
+def _read_text_file(path: Path, what: str, limit: int = 256 * 1024 * 1024) -> str:
+    if not path.is_file():
+        raise UsageError(f"The {what} {path} does not exist or is not a file.")
+    if path.stat().st_size > limit:
+        raise UsageError(f"The {what} {path} is larger than {limit // (1024 * 1024)} MB.")
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from installer.core import catalog as catalog_mod
+
+    if args.refresh:
+        try:
+            catalog = catalog_mod.refresh(args.index_url, timeout=args.timeout)
+        except catalog_mod.CatalogError as exc:
+            _print_err(f"Could not refresh the catalog: {exc}. The bundled catalog stays in use.")
+            return EXIT_FAILED
+    else:
+        catalog = catalog_mod.Catalog.load()
+    if args.json:
+        print(json.dumps(catalog.to_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(catalog.summary())
+    return EXIT_OK
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from installer.core import journal
+
+    runs = journal.interrupted_runs()
+    if args.json:
+        print(json.dumps({"interrupted_runs": [run.to_json() for run in runs]}, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not runs:
+        print("No interrupted runs: nothing to clean up.")
+        return EXIT_OK
+    for run in runs:
+        print(run.describe())
+    if not args.yes:
+        if not sys.stdin or not sys.stdin.isatty():
+            raise UsageError("Add --yes to remove these leftovers without a prompt.")
+        if input("Remove these leftovers? [y/N] ").strip().lower() not in ("y", "yes"):
+            return EXIT_OK
+    for run in runs:
+        for removed in journal.cleanup(run):
+            print(f"removed {removed}")
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if getattr(args, "screenshots", None):
+        from installer.gui.screenshots import render_all
+
+        return int(render_all(Path(args.screenshots)) or 0)
+    from installer.gui import app
+
+    if getattr(args, "self_test", False):
+        return int(app.self_test())
+    return int(app.run_gui(sys.argv[:1]))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "gui": cmd_gui,
+    "detect": cmd_detect,
+    "plan": cmd_plan,
+    "install": cmd_install,
+    "verify": cmd_verify,
+    "diagnose": cmd_diagnose,
+    "catalog": cmd_catalog,
+    "cleanup": cmd_cleanup,
+}
+
+
+def _warn_interrupted_runs(command: str) -> None:
+    """An interrupted earlier run is reported at the next start (DESIGN: nothing is lost, nothing lingers)."""
+    if command not in ("install", "plan", "detect"):
+        return
+    try:
+        from installer.core import journal
+
+        runs = journal.interrupted_runs()
+    except Exception:  # the notice is a courtesy; it must never stop a command
+        return
+    if runs:
+        _print_err(f"Note: {len(runs)} earlier run(s) were interrupted and left files behind; "
+                   "`torch-setup cleanup` lists and removes them.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    command = args.command or "gui"
+    if command == "gui" and args.command is None:
+        args = parser.parse_args(["gui"])
+    from installer.core.plan import ChoiceError
+
+    try:
+        _warn_interrupted_runs(command)
+        return COMMANDS[command](args)
+    except (UsageError, ChoiceError) as exc:
+        _print_err(f"torch-setup: {exc}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _print_err("Cancelled.")
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug: keep the traceback in a file, show one sentence and where the details are."""
+    where = ""
+    try:
+        from installer.core.paths import log_dir
+
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f" Details: {path}"
+    except OSError:
+        pass
+    _print_err(f"torch-setup: internal error: {type(exc).__name__}: {exc}.{where}")
+    return EXIT_FAILED
 
 
 def gui_main() -> int:
-    return main([])
+    return main(["gui"])
 
 
 if __name__ == "__main__":

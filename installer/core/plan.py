@@ -144,6 +144,11 @@ class Choices:
                 )
 
 
+def is_backend_name(value: str) -> bool:
+    """True for a backend a user may name: cpu, cuXXX, rocmX.Y[.Z], xpu, mps (and auto)."""
+    return bool(_BACKEND_RE.match(value))
+
+
 def _has_shell_chars(text: str) -> bool:
     return any(c in _SHELL_CHARS for c in text)
 
