@@ -31,8 +31,9 @@ MAX_ANSWER_FILE_BYTES = 64 * 1024
 _TORCH_RE = re.compile(r"^(latest|nightly|\d+\.\d+(\.\d+)?)$")
 _BACKEND_RE = re.compile(r"^(auto|cpu|mps|xpu|cu\d{3}|rocm\d+\.\d+(\.\d+)?)$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# A requirement as a user would type it: a name, optional extras, optional version specifiers.
-_PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?([<>=!~]=?[A-Za-z0-9.*+!_-]+(,[<>=!~]=?[A-Za-z0-9.*+!_-]+)*)?$")
+# A requirement as a user would type it: a name, optional extras, optional version specifiers; no URLs,
+# no environment markers, nothing a shell would act on.
+_PACKAGE_CHARS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~*+ ]*$")
 _SHELL_CHARS = set(";&|`$<>(){}\\\"'\n\r\t*?!#")
 
 
@@ -99,7 +100,7 @@ class Choices:
         if not self.packages:
             raise ChoiceError("The package list is empty: it needs at least torch.")
         for spec in self.packages:
-            if _has_shell_chars(spec.replace("!=", "").replace("*", "")) or not _PACKAGE_RE.match(spec):
+            if not _is_plain_requirement(spec):
                 raise ChoiceError(f"{spec!r} is not a package requirement (e.g. torchvision or numpy>=2).")
         for host in self.trusted_host:
             if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", host):
@@ -118,6 +119,10 @@ class Choices:
         if src in ("pytorch", "pypi"):
             return
         if "://" in src:
+            if urlsplit(src).scheme not in ("http", "https", "file"):
+                raise ChoiceError(
+                    f"The torch source {redact_url(src)!r} is not pytorch, pypi, an http(s) or file URL, or a folder."
+                )
             self._validate_url(src, "--torch-source")
             return
         if not Path(src).expanduser().is_dir():
@@ -147,6 +152,18 @@ class Choices:
 def is_backend_name(value: str) -> bool:
     """True for a backend a user may name: cpu, cuXXX, rocmX.Y[.Z], xpu, mps (and auto)."""
     return bool(_BACKEND_RE.match(value))
+
+
+def _is_plain_requirement(spec: str) -> bool:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if not _PACKAGE_CHARS_RE.match(spec):
+        return False
+    try:
+        requirement = Requirement(spec)
+    except InvalidRequirement:
+        return False
+    return requirement.url is None and requirement.marker is None
 
 
 def _has_shell_chars(text: str) -> bool:
