@@ -1,0 +1,1 @@
+"""System detection: one module per probe; detect() runs them concurrently (see DESIGN.md)."""
