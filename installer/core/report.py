@@ -125,6 +125,7 @@ class PythonInfo:
     externally_managed: bool = False  # PEP 668
     is_venv: bool = False
     prefix: str | None = None
+    aliases: list[str] = field(default_factory=list)  # other paths that start this same interpreter
 
     @property
     def minor(self) -> str:
