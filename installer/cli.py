@@ -173,12 +173,11 @@ def _load_catalog(report: SystemReport, offline: bool) -> Catalog:
 
 
 def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
+    choices = _choices_from_args(args)  # bad input fails here, before any probing
+    report = _load_system(args.system, offline=choices.offline, env_dir=choices.env)
     from installer.core.planner import make_plan
     from installer.core.uvbin import uv_executable
 
-    choices = _choices_from_args(args)
-    env_dir = choices.env
-    report = _load_system(args.system, offline=choices.offline, env_dir=env_dir)
     catalog = _load_catalog(report, choices.offline)
     plan = make_plan(report, choices, catalog, uv=uv_executable())
     return choices, report, plan
@@ -267,9 +266,9 @@ class _EventPrinter:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    choices, report, plan = _make_plan(args)
     from installer.core.runner import Runner, install_signal_handlers, preflight
 
-    choices, report, plan = _make_plan(args)
     out = sys.stdout
     if args.dry_run:
         if args.json_events:
