@@ -1,0 +1,84 @@
+"""The full log of one install run: every command, every output line, timings; credentials redacted.
+
+Logs go to paths.log_dir()/install-<timestamp>.log; only the newest KEEP_LOGS are kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import TextIO
+
+from installer.core import paths
+from installer.core.plan import redact_text
+
+KEEP_LOGS = 20
+LOG_PREFIX = "install-"
+
+
+def new_log_path(now: float | None = None) -> Path:
+    """A fresh, unused log path; the name sorts by time."""
+    folder = paths.log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int((now % 1) * 1000):03d}"
+    path = folder / f"{LOG_PREFIX}{stamp}.log"
+    n = 1
+    while path.exists():
+        path = folder / f"{LOG_PREFIX}{stamp}-{n}.log"
+        n += 1
+    return path
+
+
+def rotate_logs(keep: int = KEEP_LOGS, folder: Path | None = None) -> list[Path]:
+    """Delete all but the newest `keep` install logs. Returns the deleted paths."""
+    folder = paths.log_dir() if folder is None else folder
+    if not folder.is_dir():
+        return []
+    logs = sorted(folder.glob(f"{LOG_PREFIX}*.log"), key=lambda p: (p.stat().st_mtime, p.name))
+    removed = []
+    for old in logs[: max(0, len(logs) - keep)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+            removed.append(old)
+    return removed
+
+
+class RunLog:
+    """An append-only, line-buffered-enough text log. Every write goes through redact_text."""
+
+    def __init__(self, path: Path | None = None, keep: int = KEEP_LOGS) -> None:
+        self.path = path or new_log_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._t0 = time.monotonic()
+        self._file: TextIO | None = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        rotate_logs(keep, self.path.parent)
+
+    def _stamp(self) -> str:
+        return f"{time.monotonic() - self._t0:9.3f}"
+
+    def write(self, text: str, stream: str = "") -> None:
+        if self._file is None:
+            return
+        tag = {"stdout": " |", "stderr": " !"}.get(stream, " #")
+        self._file.write(f"{self._stamp()}{tag} {redact_text(text)}\n")
+
+    def note(self, text: str) -> None:
+        """A line from Torch Setup itself (not from a child process); flushed at once."""
+        self.write(text)
+        self.flush()
+
+    def flush(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
