@@ -1,0 +1,241 @@
+"""Verification: run resources/verify_probe.py with the new environment's Python and read its verdict.
+
+The probe prints one JSON object after a marker line; this module turns that (or a crash, a timeout,
+output with no JSON at all) into a VerifyReport, whose JSON keys are a public contract (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from installer.core import paths, process
+
+MARKER = "TORCH_SETUP_VERIFY_JSON"
+STEP_PREFIX = "TORCH_SETUP_VERIFY_STEP "
+TAIL_CHARS = 2000
+
+# How a process that died of a signal shows up: negative signal numbers from Python on POSIX,
+# 128+N from a shell, NTSTATUS codes (unsigned and signed) on Windows.
+_CRASHES: dict[int, str] = {
+    -4: "illegal instruction", 132: "illegal instruction",
+    0xC000001D: "illegal instruction", 0xC000001D - 2**32: "illegal instruction",
+    -11: "segmentation fault", 139: "segmentation fault",
+    0xC0000005: "access violation", 0xC0000005 - 2**32: "access violation",
+    -6: "aborted", 134: "aborted",
+    -7: "bus error", 135: "bus error",
+    -9: "killed (often: out of memory)", 137: "killed (often: out of memory)",
+    0xC0000409: "stack buffer overrun (fast fail)", 0xC0000409 - 2**32: "stack buffer overrun (fast fail)",
+    0xC0000135: "a DLL was not found (STATUS_DLL_NOT_FOUND)", 0xC0000135 - 2**32: "a DLL was not found (STATUS_DLL_NOT_FOUND)",
+}
+
+
+def crash_reason(returncode: int | None) -> str | None:
+    """A plain name for a returncode that means the process crashed, else None."""
+    if returncode is None:
+        return None
+    return _CRASHES.get(returncode)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class DeviceReport:
+    index: int
+    kind: str  # "cuda" | "rocm" | "xpu" | "mps"
+    device: str  # "cuda:0", "mps"
+    name: str | None = None
+    capability: str | None = None  # NVIDIA compute capability, "8.6"
+    arch: str | None = None  # AMD gfx target, "gfx1100:xnack-"
+    memory_mib: int | None = None
+    arch_ok: bool | None = None  # the build has kernels for it (None: not checked)
+    kernel_ok: bool | None = None  # a real kernel on it matched the CPU
+    max_abs_diff: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class PackageReport:
+    installed: bool = False
+    version: str | None = None
+    ok: bool | None = None  # None: not installed and not required
+    detail: str = ""
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    torch: str | None = None  # "2.13.0+cpu"
+    cuda: str | None = None  # torch.version.cuda
+    devices: list[DeviceReport] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    python: str | None = None  # "3.11.7"
+    python_executable: str | None = None
+    hip: str | None = None  # torch.version.hip
+    expect: str | None = None  # the backend asked for
+    build: str | None = None  # what torch was built for: "cpu", "cu130", "rocm7.2", "xpu", "mps"
+    backend: str | None = None  # what actually runs: the build when a device works, else "cpu"
+    available: dict[str, bool] = field(default_factory=dict)  # {"cuda", "mps", "xpu"}
+    arch_list: list[str] = field(default_factory=list)  # torch.cuda.get_arch_list()
+    cpu_capability: str | None = None  # "AVX2", "AVX512"
+    throughput_gflops: float | None = None
+    throughput_device: str | None = None
+    packages: dict[str, PackageReport] = field(default_factory=dict)
+    error: str | None = None  # why verification could not run or torch could not load
+    seconds: float | None = None  # wall time, start of the probe to its end
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    returncode: int | None = None
+    last_step: str | None = None  # what the probe was doing when it stopped
+    output_tail: str | None = None  # kept when no JSON came back
+
+    def failed_checks(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> VerifyReport:
+        """Read a report (ours or the probe's JSON); unknown keys are ignored, missing ones defaulted."""
+        if not isinstance(data, dict):
+            raise ValueError("a verify report must be a JSON object")
+        simple = {f.name for f in dataclasses.fields(cls)} - {"devices", "checks", "packages"}
+        out = cls(ok=bool(data.get("ok")), **{k: v for k, v in data.items() if k in simple and k != "ok"})
+        out.devices = [_pick(DeviceReport, d) for d in data.get("devices") or [] if isinstance(d, dict)]
+        out.checks = [_pick(Check, c) for c in data.get("checks") or [] if isinstance(c, dict)]
+        out.packages = {str(k): _pick(PackageReport, v) for k, v in (data.get("packages") or {}).items()
+                        if isinstance(v, dict)}
+        return out
+
+
+def _pick(cls: Any, data: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def probe_argv(python: str, expect: str | None = None, require: list[str] | None = None) -> list[str]:
+    """The command that runs the probe with `python`."""
+    argv = [str(python), str(paths.resource("verify_probe.py")), "--json"]
+    if expect:
+        argv += ["--expect", expect]
+    for name in require or []:
+        argv += ["--require", name]
+    return argv
+
+
+def _find_json(stdout: str) -> dict[str, Any] | None:
+    """The object printed after the last marker line, even when other output surrounds it."""
+    at = stdout.rfind(MARKER)
+    while at != -1:
+        rest = stdout[at + len(MARKER):].lstrip()
+        try:
+            obj, _ = json.JSONDecoder().raw_decode(rest)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            return obj
+        at = stdout.rfind(MARKER, 0, at)
+    return None
+
+
+def _last_step(stdout: str) -> str | None:
+    steps = re.findall(r"^" + STEP_PREFIX + r"(.+?)\s*$", stdout, re.MULTILINE)
+    return steps[-1] if steps else None
+
+
+def _tail(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if not ln.startswith(STEP_PREFIX) and ln.strip() != MARKER]
+    tail = "\n".join(lines).strip()
+    return tail[-TAIL_CHARS:]
+
+
+def report_from_output(stdout: str, returncode: int | None, expect: str | None = None) -> VerifyReport:
+    """Turn the probe's output (stdout, or stdout and stderr together) into a VerifyReport."""
+    data = _find_json(stdout or "")
+    last = _last_step(stdout or "")
+    crash = crash_reason(returncode)
+    if data is None:
+        if crash:
+            where = f" while running '{last}'" if last else ""
+            error = f"{crash}: the probe crashed{where} (exit code {_code(returncode)})"
+            if crash == "illegal instruction":
+                error += "; this CPU lacks an instruction set this torch build needs (e.g. AVX2)"
+        elif returncode is None:
+            error = "the probe did not finish"
+        else:
+            error = f"the probe printed no result (exit code {_code(returncode)})"
+        tail = _tail(stdout or "")
+        if tail:
+            error += "; last output:\n" + tail[-600:]
+        return VerifyReport(ok=False, expect=expect, error=error, returncode=returncode, last_step=last,
+                            output_tail=tail or None,
+                            checks=[Check("probe", False, error.split("; last output")[0])])
+    report = VerifyReport.from_json(data)
+    report.returncode = returncode
+    report.last_step = last
+    if expect and not report.expect:
+        report.expect = expect
+        if report.torch and not any(c.name == "backend" for c in report.checks):
+            report.checks.append(_judge_backend(report, expect))
+    if crash:
+        report.checks.append(Check("clean exit", False, f"the probe printed its results, then crashed: {crash}"))
+    report.ok = bool(report.torch) and all(c.ok for c in report.checks)
+    return report
+
+
+def _code(returncode: int | None) -> str:
+    if returncode is not None and returncode > 0xFFFF:
+        return f"{returncode} = 0x{returncode:08X}"
+    if returncode is not None and returncode < -0xFFFF:
+        return f"{returncode} = 0x{returncode + 2**32:08X}"
+    return str(returncode)
+
+
+def _judge_backend(report: VerifyReport, expect: str) -> Check:
+    """The probe's backend judgment, for output of a probe that was run without --expect."""
+    expect = expect.lower()
+    devices_ok = all(d.kernel_ok and d.arch_ok is not False for d in report.devices)
+    if expect == "cpu":
+        return Check("backend", True, "expected a CPU build")
+    if expect.startswith("cu"):
+        if not report.cuda:
+            return Check("backend", False, f"expected a CUDA build ({expect}), but torch {report.torch} is a "
+                         "CPU-only build (torch.version.cuda is None): the GPU will not be used")
+        ok = report.backend == expect and bool(report.devices) and devices_ok
+        return Check("backend", ok, f"expected {expect}; torch {report.torch} runs {report.backend}")
+    if expect.startswith("rocm"):
+        ok = bool(report.hip) and report.backend == report.build and bool(report.devices) and devices_ok
+        return Check("backend", ok, f"expected {expect}; torch {report.torch} has HIP {report.hip}")
+    ok = report.backend == expect and devices_ok
+    return Check("backend", ok, f"expected {expect}; torch {report.torch} runs {report.backend}")
+
+
+def verify_python(python: str, expect: str | None = None, timeout: float = 600,
+                  require: list[str] | None = None) -> VerifyReport:
+    """Run the probe with `python` (an environment's interpreter) and report what works."""
+    started = time.perf_counter()
+    done = process.run_captured(probe_argv(python, expect, require), timeout=timeout)
+    if done.returncode is None:
+        error = done.error or "the probe could not run"
+        report = VerifyReport(ok=False, expect=expect, error=error, checks=[Check("probe", False, error)])
+    else:
+        report = report_from_output(done.stdout + "\n" + done.stderr, done.returncode, expect)
+    report.seconds = round(time.perf_counter() - started, 3)
+    if not report.python_executable:
+        report.python_executable = str(python)
+    return report
