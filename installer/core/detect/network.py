@@ -1,0 +1,72 @@
+"""Network facts: proxy settings, and whether PyTorch's index and the default package index answer.
+
+The default package index's address is never written into this project. It comes from the user's
+configuration (PIP_INDEX_URL, UV_INDEX_URL, UV_DEFAULT_INDEX) or, failing that, from pip's own default
+read at run time when pip is importable; otherwise it is reported as not checked.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from installer.core.plan import redact_url
+from installer.core.report import NetworkInfo
+
+PYTORCH_INDEX = "https://download.pytorch.org/whl/"
+INDEX_ENV_VARS = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
+
+
+def redacted_proxies(proxies: Mapping[str, str]) -> dict[str, str]:
+    return {scheme: redact_url(url) for scheme, url in sorted(proxies.items())}
+
+
+def default_index_url(env: Mapping[str, str]) -> tuple[str | None, str]:
+    """(URL, where it came from) of the index the installer would use for non-torch packages."""
+    for var in INDEX_ENV_VARS:
+        if env.get(var):
+            return env[var], var
+    try:
+        from pip._internal.models.index import PyPI  # type: ignore[import-not-found,unused-ignore]
+
+        return str(PyPI.simple_url), "pip's default"
+    except Exception:
+        return None, "no index configured and pip's default is not available"
+
+
+def url_answers(url: str, timeout: float = 2.0) -> tuple[bool, str]:
+    """Any HTTP answer counts as reachable (a 403 or 405 to HEAD still proves the server is there)."""
+    request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "torch-setup"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return True, f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return True, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, str(reason)
+
+
+def detect_network(env: Mapping[str, str] | None = None, timeout: float = 2.0,
+                   check: Callable[[str, float], tuple[bool, str]] = url_answers,
+                   proxies: Mapping[str, str] | None = None) -> NetworkInfo:
+    import os
+
+    env = os.environ if env is None else env
+    info = NetworkInfo(checked=True,
+                       proxies=redacted_proxies(urllib.request.getproxies() if proxies is None else proxies))
+    index, origin = default_index_url(env)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        torch_future = pool.submit(check, PYTORCH_INDEX, timeout)
+        index_future = pool.submit(check, index, timeout) if index else None
+        info.pytorch_index, torch_detail = torch_future.result()
+        details = [f"PyTorch index: {torch_detail}"]
+        if index_future is not None and index:
+            info.package_index, index_detail = index_future.result()
+            details.append(f"package index {redact_url(index)} ({origin}): {index_detail}")
+        else:
+            details.append(f"package index not checked: {origin}")
+    info.detail = "; ".join(details)
+    return info
