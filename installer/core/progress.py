@@ -32,6 +32,20 @@ def human_size(nbytes: float) -> str:
     return f"{nbytes / 1e3:.0f} kB"
 
 
+_ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\\-_]")
+LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def decode_line(raw: bytes | bytearray) -> str:
+    """One raw output line → text: terminal colour/cursor codes dropped, UTF-8 with replacement."""
+    return _ANSI.sub(b"", bytes(raw)).decode("utf-8", errors="replace")
+
+
+def split_lines(data: bytes) -> list[str]:
+    """Split recorded output the way the runner does: on \\n, \\r\\n and \\r; blank lines dropped."""
+    return [text for text in (decode_line(part) for part in LINE_BREAK.split(data)) if text.strip()]
+
+
 @dataclass
 class ProgressUpdate:
     fraction: float | None  # 0..1 within the step; None when only the text is known
@@ -231,6 +245,11 @@ _MAMBA_BAR = re.compile(
     r"^\s*(?P<name>[A-Za-z0-9._/-]+)\s+[━╸╺─\-=#>\s]*?(?P<done>[\d.]+) ?(?P<du>[kKMGT]?i?B)\s*/\s*(?P<total>[\d.]+) ?(?P<tu>[kKMGT]?i?B)")
 
 
+# mamba / micromamba, a finished download: "pytorch-mutex      2.9kB @  25.9kB/s  0.1s"
+_MAMBA_DONE = re.compile(r"^\s*(?P<name>\S+)\s+(?P<num>[\d.]+) ?(?P<unit>[kKMGT]?i?B) @\s+[\d.]+ ?[kKMGT]?i?B/s\s+[\d.]+s\s*$")
+_MAMBA_TOTAL = re.compile(r"^\s*Total download:\s*(?P<num>[\d.]+) ?(?P<unit>[kKMGT]?i?B)")
+
+
 class CondaProgress(ProgressParser):
     """conda, mamba and micromamba create/install: phases, plus per-package download bars."""
 
@@ -239,11 +258,25 @@ class CondaProgress(ProgressParser):
     def __init__(self) -> None:
         super().__init__()
         self.downloads = _Downloads()
+        self.total_download: float | None = None  # mamba's summary says it before the transaction
+        self.downloaded = 0.0
 
     def _download_fraction(self) -> float:
+        if self.total_download:
+            return 0.15 + 0.7 * min(1.0, self.downloaded / self.total_download)
         return 0.15 + 0.7 * (self.downloads.fraction() or 0.0)
 
     def feed(self, line: str) -> ProgressUpdate | None:
+        if m := _MAMBA_TOTAL.match(line):
+            self.total_download = to_bytes(m["num"], m["unit"])
+            return self._update(0.1, f"{human_size(self.total_download)} to download")
+        if m := _MAMBA_DONE.match(line):
+            size = to_bytes(m["num"], m["unit"])
+            if self.total_download is None:  # repodata (channel index) downloads come before the summary
+                return self._update(0.05, f"Reading {m['name']}")
+            self.downloaded += size
+            return self._update(self._download_fraction(),
+                                f"{m['name']} {human_size(size)} ({_mb(self.downloaded)}/{_mb(self.total_download)} MB)")
         if m := _CONDA_TQDM.match(line):
             size = _parse_size(m["size"])
             self.downloads.announce(m["name"], size)

@@ -41,7 +41,7 @@ from installer.core.events import (
 )
 from installer.core.journal import Journal, read_marker, write_marker
 from installer.core.plan import ChoiceError, Plan, Step, redact_text
-from installer.core.progress import parser_for
+from installer.core.progress import LINE_BREAK, decode_line, parser_for
 from installer.core.runlog import RunLog
 
 EXIT_OK = 0
@@ -74,8 +74,6 @@ TRANSIENT_NETWORK = re.compile(
     re.IGNORECASE,
 )
 
-_ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 OnEvent = Callable[[Event], None]
 
@@ -310,27 +308,23 @@ def _read_lines(stream: IO[bytes], name: str, out: queue.SimpleQueue[tuple[str, 
             lines: list[str] = []
             start = 0
             end = len(pending)
-            for m in _LINE_BREAK.finditer(pending):
+            for m in LINE_BREAK.finditer(pending):
                 if m.group() == b"\r" and m.end() == end:
                     break  # maybe the first half of \r\n: wait for the next chunk
-                lines.append(_decode(pending[start:m.start()]))
+                lines.append(decode_line(pending[start:m.start()]))
                 start = m.end()
             del pending[:start]
             if len(pending) > MAX_LINE_BYTES:
-                lines.append(_decode(pending))
+                lines.append(decode_line(pending))
                 pending.clear()
             if lines:
                 out.put((name, lines))
         if pending:
-            out.put((name, [_decode(pending.rstrip(b"\r"))]))
+            out.put((name, [decode_line(pending.rstrip(b"\r"))]))
     finally:
         out.put((name, None))
         with contextlib.suppress(OSError):
             stream.close()
-
-
-def _decode(raw: bytes | bytearray) -> str:
-    return _ANSI.sub(b"", bytes(raw)).decode("utf-8", errors="replace")
 
 
 def _is_transient(lines: Iterable[str]) -> bool:
