@@ -1,0 +1,139 @@
+"""QApplication set-up (native style, HiDPI, icon) and the GUI entry points the CLI calls.
+
+run_gui(argv) opens the wizard; self_test() times the first paint and detection; both refuse politely
+where no display can be opened instead of letting Qt abort the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+NO_DISPLAY_MESSAGE = """Torch Setup cannot open a window here: no display was found (DISPLAY and WAYLAND_DISPLAY are unset).
+Use the command line instead, for example:
+  torch-setup detect              what this computer has
+  torch-setup plan                what would be installed, and why
+  torch-setup install --yes       install it
+  torch-setup --help              everything else
+(To force a window system, set QT_QPA_PLATFORM, e.g. QT_QPA_PLATFORM=offscreen.)"""
+
+
+def display_available() -> bool:
+    """False only where Qt would certainly fail: Linux/BSD without X11, Wayland or an explicit platform."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def make_application(argv: list[str] | None = None) -> Any:
+    """The one QApplication: platform style and palette (so it follows light/dark), app name and icon."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        return app
+    # Fractional scale factors render crisply on 125 % / 150 % displays instead of being rounded.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    QCoreApplication.setOrganizationName("torch-setup")
+    QCoreApplication.setApplicationName("Torch Setup")
+    QGuiApplication.setDesktopFileName("torch-setup")
+    app = QApplication(list(argv or sys.argv[:1]))
+    from installer import __version__
+    from installer.gui.wizard import app_icon
+
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run_gui(argv: list[str]) -> int:
+    if not display_available():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 2
+    try:
+        app = make_application(argv)
+    except Exception as exc:  # a broken Qt platform plugin: still say what to do
+        print(f"Torch Setup could not start its window: {exc}\n\n{NO_DISPLAY_MESSAGE}", file=sys.stderr)
+        return 2
+    from installer.gui.wizard import TorchSetupWizard
+
+    wizard = TorchSetupWizard()
+    wizard.show()
+    app.exec()
+    return 0
+
+
+def _process_start_time() -> float | None:
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:
+        return None
+
+
+def self_test(timeout_s: float = 60.0) -> int:
+    """Show the wizard, wait for its first paint and for detection, print the timings as JSON, exit 0.
+
+    first_paint_s counts from the start of this process (imports included), which is what a user waits.
+    """
+    entered = time.perf_counter()
+    entered_wall = time.time()
+    if not display_available():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a self-test still runs on a headless CI machine
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    app = make_application(sys.argv[:1])
+    from installer.gui.wizard import PageId, TorchSetupWizard
+
+    times: dict[str, float] = {}
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and "paint" not in times:
+                times["paint"] = time.perf_counter()
+                QTimer.singleShot(0, wizard.next)  # go to the System page: detection starts
+            return False
+
+    wizard = TorchSetupWizard(settings=_scratch_settings())
+    painter = FirstPaint()
+    wizard.installEventFilter(painter)
+    wizard.show()
+    system = wizard.page_of(PageId.SYSTEM)
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        if "paint" in times and wizard.state.report is not None and not system.is_detecting():
+            break
+        if system.error:
+            break
+        time.sleep(0.005)
+    started = _process_start_time()
+    since_start = (times["paint"] - entered) + (entered_wall - started) if started and "paint" in times else None
+    out = {
+        "first_paint_s": round(since_start, 3) if since_start is not None else None,
+        "first_paint_since_self_test_s": round(times["paint"] - entered, 3) if "paint" in times else None,
+        "detect_s": round(wizard.state.detect_seconds, 3) if wizard.state.detect_seconds is not None else None,
+        "checklist_rows": len(wizard.state.checklist),
+        "platform": app.platformName(),
+        "error": system.error,
+    }
+    wizard.removeEventFilter(painter)
+    wizard.stop_jobs()
+    wizard.hide()
+    print(json.dumps(out))
+    return 0
+
+
+def _scratch_settings() -> Any:
+    """Settings that do not overwrite the user's remembered window size during a self-test."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    return QSettings(os.path.join(tempfile.gettempdir(), "torch-setup-self-test.ini"), QSettings.Format.IniFormat)

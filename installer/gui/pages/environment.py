@@ -1,0 +1,423 @@
+"""Page 4: where the new environment goes and which Python it uses, checked inline as the user types.
+
+Only Pythons the planner accepts for the chosen PyTorch are offered; when none fits, a managed Python.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from installer.gui.widgets import CollapsibleSection, escape, human_mib, status_color
+
+ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MANAGED = "managed"
+# Used until the planner gives its own estimate: a CPU build and its dependencies, unpacked.
+DEFAULT_DISK_MIB = 2500
+MANAGED_CANDIDATES = ("3.13", "3.12", "3.11", "3.10")
+SOURCES = [
+    ("pytorch", "PyTorch's own package index (recommended)"),
+    ("pypi", "PyPI"),
+    ("url", "A mirror (URL)…"),
+    ("folder", "A folder of wheel files…"),
+]
+
+
+def nearest_existing(path: Path) -> Path | None:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def check_location(folder: Path, need_mib: int) -> str | None:
+    """Why the environment cannot be created at `folder`, in one sentence, or None when it can."""
+    if folder.exists():
+        if not folder.is_dir():
+            return f"{folder} is a file; choose another name."
+        try:
+            if any(folder.iterdir()):
+                return f"{folder} already exists and is not empty; choose another name or location."
+        except OSError as exc:
+            return f"{folder} cannot be read: {exc.strerror or exc}."
+    anchor = nearest_existing(folder)
+    if anchor is None:
+        return f"{folder} is on a drive that does not exist."
+    if not anchor.is_dir():
+        return f"{anchor} is a file, so no folder can be created inside it."
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        return f"You cannot create folders in {anchor} (no permission); choose a folder in your home."
+    try:
+        free_mib = shutil.disk_usage(anchor).free // (1024 * 1024)
+    except OSError:
+        return None
+    if free_mib < need_mib:
+        return (f"Only {human_mib(free_mib)} free on the drive of {anchor}; this install needs about "
+                f"{human_mib(need_mib)}. Free some space or choose another drive.")
+    return None
+
+
+class EnvironmentPage(QWizardPage):
+    def __init__(self, wizard: Any) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self._loading = False
+        self.problem: str | None = None
+        self.setTitle("The new environment")
+        self.setSubTitle("PyTorch goes into a folder of its own, so nothing else on this computer changes.")
+
+        # Where ----------------------------------------------------------------------------------------
+        where = QGroupBox("Where", self)
+        self.name_edit = QLineEdit(where)
+        self.name_edit.setAccessibleName("Environment name")
+        self.name_edit.setPlaceholderText("e.g. pytorch")
+        self.location_edit = QLineEdit(where)
+        self.location_edit.setAccessibleName("Environment location")
+        self.browse_button = QPushButton("&Browse…", where)
+        self.browse_button.setAccessibleName("Choose the location folder")
+        location_row = QHBoxLayout()
+        location_row.addWidget(self.location_edit, 1)
+        location_row.addWidget(self.browse_button)
+        self.path_label = QLabel(where)
+        self.path_label.setWordWrap(True)
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setAccessibleName("The folder that will be created")
+        self.problem_label = QLabel(where)
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setAccessibleName("Problem with the name or location")
+        form = QFormLayout(where)
+        form.addRow("&Name:", self.name_edit)
+        form.addRow("&Location:", location_row)
+        form.addRow("", self.path_label)
+        form.addRow("", self.problem_label)
+
+        # Python ---------------------------------------------------------------------------------------
+        python_box = QGroupBox("Python", self)
+        self.python_combo = QComboBox(python_box)
+        self.python_combo.setAccessibleName("Python for the environment")
+        self.python_note = QLabel(python_box)
+        self.python_note.setWordWrap(True)
+        self.python_note.setAccessibleName("About the Python choice")
+        python_layout = QVBoxLayout(python_box)
+        python_layout.addWidget(self.python_combo)
+        python_layout.addWidget(self.python_note)
+
+        # Advanced -------------------------------------------------------------------------------------
+        advanced = QWidget(self)
+        self.engine_combo = QComboBox(advanced)
+        self.engine_combo.addItem("uv (fast, recommended)", "uv")
+        self.engine_combo.addItem("pip (classic)", "pip")
+        self.engine_combo.setAccessibleName("Installer engine")
+        self.source_combo = QComboBox(advanced)
+        for key, label in SOURCES:
+            self.source_combo.addItem(label, key)
+        self.source_combo.setAccessibleName("Where PyTorch comes from")
+        self.source_edit = QLineEdit(advanced)
+        self.source_edit.setAccessibleName("Mirror URL or wheels folder")
+        self.source_browse = QPushButton("Br&owse…", advanced)
+        self.source_browse.setAccessibleName("Choose the wheels folder")
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source_edit, 1)
+        source_row.addWidget(self.source_browse)
+        self.index_edit = QLineEdit(advanced)
+        self.index_edit.setPlaceholderText("default: PyPI")
+        self.index_edit.setAccessibleName("Package index URL for the other packages")
+        self.jupyter_check = QCheckBox("Register as a &Jupyter kernel", advanced)
+        self.jupyter_check.setAccessibleName("Register as a Jupyter kernel")
+        self.advanced_problem = QLabel(advanced)
+        self.advanced_problem.setWordWrap(True)
+        self.advanced_problem.setAccessibleName("Problem with the advanced settings")
+        adv_form = QFormLayout(advanced)
+        adv_form.addRow("&Engine:", self.engine_combo)
+        adv_form.addRow("PyTorch &from:", self.source_combo)
+        adv_form.addRow("", source_row)
+        adv_form.addRow("Other packages &index:", self.index_edit)
+        adv_form.addRow("", self.jupyter_check)
+        adv_form.addRow("", self.advanced_problem)
+        self.advanced = CollapsibleSection("Advanced", advanced, expanded=False, parent=self)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(where)
+        layout.addWidget(python_box)
+        layout.addWidget(self.advanced)
+        layout.addStretch(1)
+
+        # Validation waits for a pause in typing; a folder check on a slow network drive must not lag keys.
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(self.revalidate)
+        self.name_edit.textChanged.connect(self._on_edited)
+        self.location_edit.textChanged.connect(self._on_edited)
+        self.python_combo.currentIndexChanged.connect(self._on_edited)
+        self.engine_combo.currentIndexChanged.connect(self._on_edited)
+        self.source_combo.currentIndexChanged.connect(self._on_source_kind_changed)
+        self.source_edit.textChanged.connect(self._on_edited)
+        self.index_edit.textChanged.connect(self._on_edited)
+        self.jupyter_check.toggled.connect(self._on_edited)
+        self.browse_button.clicked.connect(self.browse_location)
+        self.source_browse.clicked.connect(self.browse_source)
+
+        self.setTabOrder(self.name_edit, self.location_edit)
+        self.setTabOrder(self.location_edit, self.browse_button)
+        self.setTabOrder(self.browse_button, self.python_combo)
+        self.setTabOrder(self.python_combo, self.advanced.toggle)
+        self.setTabOrder(self.advanced.toggle, self.engine_combo)
+        self.setTabOrder(self.engine_combo, self.source_combo)
+        self.setTabOrder(self.source_combo, self.source_edit)
+        self.setTabOrder(self.source_edit, self.source_browse)
+        self.setTabOrder(self.source_browse, self.index_edit)
+        self.setTabOrder(self.index_edit, self.jupyter_check)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        self._loading = True
+        try:
+            choices = self._wizard.state.choices
+            if not self.location_edit.text():
+                self.location_edit.setText(str(self._wizard.env_root))
+            if not self.name_edit.text():
+                self.name_edit.setText(self._free_name(Path(self.location_edit.text()), "pytorch"))
+            self.engine_combo.setCurrentIndex(max(self.engine_combo.findData(choices.engine), 0))
+            self._show_source(choices.torch_source)
+            self.index_edit.setText(choices.index_url or "")
+            self.jupyter_check.setChecked(choices.jupyter)
+            self.engine_combo.setEnabled(choices.method != "conda")
+            self._fill_pythons()
+        finally:
+            self._loading = False
+        self.revalidate()
+
+    def isComplete(self) -> bool:
+        return self.problem is None and not self._debounce.isActive()
+
+    @staticmethod
+    def _free_name(root: Path, base: str) -> str:
+        name, n = base, 1
+        while (root / name).exists():
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def _show_source(self, source: str) -> None:
+        if source in ("pytorch", "pypi"):
+            self.source_combo.setCurrentIndex(self.source_combo.findData(source))
+            self.source_edit.clear()
+        elif "://" in source:
+            self.source_combo.setCurrentIndex(self.source_combo.findData("url"))
+            self.source_edit.setText(source)
+        else:
+            self.source_combo.setCurrentIndex(self.source_combo.findData("folder"))
+            self.source_edit.setText(source)
+            self.advanced.set_expanded(True)  # a local source is unusual: show it
+        self._update_source_widgets()
+
+    def _update_source_widgets(self) -> None:
+        kind = self.source_combo.currentData()
+        self.source_edit.setEnabled(kind in ("url", "folder"))
+        self.source_browse.setEnabled(kind == "folder")
+        self.source_edit.setPlaceholderText({"url": "https://mirror.example.org/whl/", "folder": "a folder with .whl files"}
+                                            .get(kind, ""))
+
+    # -- Pythons ----------------------------------------------------------------------------------------
+
+    def _fill_pythons(self) -> None:
+        """Offer the Pythons with which the planner can make a plan; say which were left out and why."""
+        wizard = self._wizard
+        choices = wizard.state.choices
+        previous = self.python_combo.currentData()
+        self.python_combo.clear()
+        left_out: list[str] = []
+        default_plan, _ = wizard.try_plan(wizard.choices_copy(python=None, env=None))
+        default_exe = getattr(default_plan, "python_executable", None) if default_plan else None
+        if choices.method == "conda":
+            for version in MANAGED_CANDIDATES:
+                plan, _err = wizard.try_plan(wizard.choices_copy(python=version, env=None))
+                if plan is not None:
+                    self.python_combo.addItem(f"Python {version} (conda installs it into the environment)", version)
+        else:
+            report = wizard.state.report
+            seen: set[str] = set()
+            for py in (report.pythons if report is not None else []):
+                if py.executable in seen:
+                    continue
+                seen.add(py.executable)
+                label = f"Python {py.version}  ·  {py.executable}  ({py.source})"
+                if not py.usable:
+                    left_out.append(f"{py.version} at {py.executable}: {py.problem or 'not usable'}")
+                    continue
+                plan, err = wizard.try_plan(wizard.choices_copy(python=py.executable, env=None))
+                if plan is None:
+                    left_out.append(f"{py.version} at {py.executable}: {err}")
+                    continue
+                self.python_combo.addItem(label, py.executable)
+            managed = self._managed_version()
+            if managed is not None:
+                self.python_combo.addItem(f"Let Torch Setup download a managed Python {managed}", f"{MANAGED}:{managed}")
+        index = -1
+        for candidate in (previous, choices.python, default_exe):
+            if candidate:
+                index = self.python_combo.findData(candidate)
+                if index >= 0:
+                    break
+        if index < 0 and choices.python:
+            index = self.python_combo.findData(f"{MANAGED}:{choices.python}")
+        self.python_combo.setCurrentIndex(max(index, 0))
+        notes = []
+        if self.python_combo.count() == 0:
+            notes.append(f"<span style='color:{status_color('fail', self)}'>✗ No Python fits this PyTorch.</span>")
+        elif choices.method != "conda" and all(
+                str(self.python_combo.itemData(i)).startswith(MANAGED) for i in range(self.python_combo.count())):
+            notes.append("None of the Pythons on this computer fits this PyTorch, so Torch Setup will download "
+                         "one just for this environment (it does not change the rest of the computer).")
+        if left_out:
+            notes.append("Not offered: " + "; ".join(escape(x) for x in left_out[:4]))
+        self.python_note.setText("<br>".join(notes))
+        self.python_note.setVisible(bool(notes))
+
+    def _managed_version(self) -> str | None:
+        wizard = self._wizard
+        for version in MANAGED_CANDIDATES:
+            plan, _err = wizard.try_plan(wizard.choices_copy(python=version, env=None))
+            if plan is not None and getattr(plan, "python_executable", "x") is None:
+                return version
+        return None
+
+    # -- reacting ---------------------------------------------------------------------------------------
+
+    @Slot()
+    def _on_edited(self, *_args: Any) -> None:
+        if self._loading:
+            return
+        self._debounce.start()
+        self.completeChanged.emit()
+
+    @Slot(int)
+    def _on_source_kind_changed(self, _index: int) -> None:
+        self._update_source_widgets()
+        self._on_edited()
+
+    @Slot()
+    def browse_location(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Where to put the environment", self.location_edit.text())
+        if folder:
+            self.location_edit.setText(folder)
+
+    @Slot()
+    def browse_source(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A folder with PyTorch wheel files", self.source_edit.text())
+        if folder:
+            self.source_edit.setText(folder)
+
+    def env_folder(self) -> Path | None:
+        location = self.location_edit.text().strip()
+        name = self.name_edit.text().strip()
+        if not location or not name:
+            return None
+        return Path(location).expanduser() / name
+
+    def torch_source(self) -> str:
+        kind = self.source_combo.currentData()
+        if kind in ("url", "folder"):
+            return self.source_edit.text().strip()
+        return str(kind)
+
+    @Slot()
+    def revalidate(self) -> None:
+        """Check the fields, write them into Choices, and show the first problem under the fields."""
+        self._debounce.stop()
+        choices = self._wizard.state.choices
+        problem = self._check_where()
+        folder = self.env_folder()
+        choices.env = str(folder) if folder is not None else None
+        choices.env_name = None
+        data = self.python_combo.currentData()
+        if data is None:
+            choices.python = None
+        elif str(data).startswith(MANAGED + ":"):
+            choices.python = str(data).split(":", 1)[1]
+        else:
+            choices.python = str(data)
+        if choices.method != "conda":
+            choices.engine = self.engine_combo.currentData() or "uv"
+        choices.torch_source = self.torch_source() or "pytorch"
+        choices.index_url = self.index_edit.text().strip() or None
+        choices.jupyter = self.jupyter_check.isChecked()
+
+        advanced_problem = self._check_advanced()
+        plan = None
+        if problem is None and advanced_problem is None:
+            plan, plan_error = self._wizard.try_plan()
+            if plan is None:
+                problem = plan_error
+            elif folder is not None:
+                problem = check_location(folder, int(getattr(plan, "disk_mib", None) or DEFAULT_DISK_MIB))
+        if self.python_combo.count() == 0:
+            problem = problem or "No Python fits this PyTorch; go Back and choose another version."
+        self.problem = problem or advanced_problem
+        self._show(folder, problem, advanced_problem, plan)
+        self.completeChanged.emit()
+
+    def _check_where(self) -> str | None:
+        name = self.name_edit.text().strip()
+        location = self.location_edit.text().strip()
+        if not name:
+            return "Give the environment a name."
+        if not ENV_NAME_RE.match(name):
+            return ("A name may only use letters, digits, '.', '_' and '-', and must start with a letter or digit "
+                    "(at most 64 characters).")
+        if not location:
+            return "Choose a location for the environment."
+        if any(c in location for c in "\n\r\0"):
+            return "The location has control characters in it."
+        if not Path(location).expanduser().is_absolute():
+            return "Give the location as a full path, e.g. " + str(self._wizard.env_root) + "."
+        folder = self.env_folder()
+        assert folder is not None
+        return check_location(folder, 0)
+
+    def _check_advanced(self) -> str | None:
+        from installer.core.plan import ChoiceError
+
+        kind = self.source_combo.currentData()
+        if kind in ("url", "folder") and not self.source_edit.text().strip():
+            return "Give the mirror URL or the wheels folder, or choose PyTorch's index."
+        try:
+            self._wizard.choices_copy(env=None, python=None).validate()
+        except ChoiceError as exc:
+            return str(exc)
+        return None
+
+    def _show(self, folder: Path | None, problem: str | None, advanced_problem: str | None, plan: Any) -> None:
+        if folder is not None:
+            self.path_label.setText(f"The environment will be the folder <b>{escape(folder)}</b>")
+        else:
+            self.path_label.clear()
+        fail = status_color("fail", self)
+        self.problem_label.setText(f"<span style='color:{fail}'>✗ {escape(problem)}</span>" if problem else "")
+        self.problem_label.setVisible(bool(problem))
+        if advanced_problem:
+            self.advanced.set_expanded(True)
+        self.advanced_problem.setText(f"<span style='color:{fail}'>✗ {escape(advanced_problem)}</span>"
+                                      if advanced_problem else "")
+        self.advanced_problem.setVisible(bool(advanced_problem))

@@ -1,0 +1,268 @@
+"""Page 8: how to use the new environment (activation per shell, VS Code, Jupyter) and the saved report."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from installer.gui.widgets import CommandLine, escape, status_color
+
+
+def _jsonable(obj: Any) -> Any:
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if hasattr(obj, "to_json"):
+        return obj.to_json()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return str(obj)
+
+
+def shells_for(os_name: str) -> list[str]:
+    if os_name == "windows":
+        return ["PowerShell", "cmd", "bash"]
+    shell = Path(os.environ.get("SHELL", "")).name
+    order = ["bash / zsh", "fish"]
+    if shell == "fish":
+        order.reverse()
+    return order
+
+
+def activation_command(method: str, env: str, shell: str, windows: bool) -> str:
+    if method == "conda":
+        return f"conda activate {shlex.quote(env)}" if shell not in ("PowerShell", "cmd") else f'conda activate "{env}"'
+    if shell == "PowerShell":
+        return f'& "{env}\\Scripts\\Activate.ps1"'
+    if shell == "cmd":
+        return f'"{env}\\Scripts\\activate.bat"'
+    if shell == "fish":
+        return f"source {shlex.quote(env + '/bin/activate.fish')}"
+    if windows:  # Git Bash on Windows
+        return f"source {shlex.quote(env.replace(chr(92), '/') + '/Scripts/activate')}"
+    return f"source {shlex.quote(env + '/bin/activate')}"
+
+
+def run_summary(state: Any) -> dict[str, Any]:
+    """Everything a lab admin or a helper on a forum needs, as one JSON object."""
+    from installer import __version__
+
+    result = state.result
+    return {
+        "torch_setup": __version__,
+        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "choices": _jsonable(state.choices),
+        "system": _jsonable(state.report),
+        "plan": _jsonable(state.plan),
+        "result": None if result is None else {
+            k: _jsonable(getattr(result, k, None))
+            for k in ("ok", "cancelled", "exit_code", "seconds", "step_seconds", "log_path", "diagnoses")
+        },
+        "verify": _jsonable(state.verify),
+    }
+
+
+def summary_html(data: dict[str, Any]) -> str:
+    """A readable, self-contained page (no scripts, no external files)."""
+    plan = data.get("plan") or {}
+    verify = data.get("verify") or {}
+    result = data.get("result") or {}
+    ok = bool(verify.get("ok")) if verify else bool(result.get("ok"))
+    rows = [
+        ("Result", "works" if ok else "did not work"),
+        ("PyTorch", verify.get("torch") or plan.get("torch")),
+        ("Compute platform", plan.get("backend")),
+        ("Method", plan.get("method")),
+        ("Python", plan.get("python")),
+        ("Environment", plan.get("env")),
+        ("Log file", result.get("log_path")),
+        ("Time", f"{result.get('seconds', 0) or 0:.0f} s"),
+    ]
+    system = data.get("system") or {}
+    os_info = system.get("os") or {}
+    rows.append(("System", f"{os_info.get('distro') or os_info.get('name', '')} {os_info.get('arch', '')}"))
+    for gpu in system.get("gpus") or []:
+        rows.append(("GPU", f"{gpu.get('name')} (driver {system.get('nvidia_driver') or '?'})"))
+    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v)
+    checks = "".join(
+        f"<tr><th>{'✓' if c.get('ok') else '✗'} {escape(c.get('name', ''))}</th><td>{escape(c.get('detail', ''))}</td></tr>"
+        for c in (verify.get("checks") or []) if isinstance(c, dict))
+    diagnoses = "".join(f"<li><b>{escape(d.get('summary', ''))}</b><br>{escape(d.get('fix', ''))}</li>"
+                        for d in (result.get("diagnoses") or []) if isinstance(d, dict))
+    steps = "".join(f"<li>{escape(s.get('name', ''))}<br><code>{escape(shlex.join(s.get('argv', [])))}</code></li>"
+                    for s in plan.get("steps", []))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Torch Setup report</title>
+<meta name="color-scheme" content="light dark">
+<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}
+th{{text-align:left;padding:.2rem 1rem .2rem 0;vertical-align:top}}code{{font-size:.9em;word-break:break-all}}
+pre{{white-space:pre-wrap;font-size:.8em}}</style></head><body>
+<h1>Torch Setup report</h1><p>Written {escape(data.get('written', ''))} by Torch Setup {escape(data.get('torch_setup', ''))}.</p>
+<table>{table}</table>
+{'<h2>Checks</h2><table>' + checks + '</table>' if checks else ''}
+{'<h2>Diagnosis</h2><ul>' + diagnoses + '</ul>' if diagnoses else ''}
+<h2>Commands that were run</h2><ol>{steps}</ol>
+<h2>All data</h2><pre>{escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre>
+</body></html>
+"""
+
+
+class FinishPage(QWizardPage):
+    def __init__(self, wizard: Any) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Done")
+        self.setFinalPage(True)
+
+        self.headline = QLabel(self)
+        self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.headline.setAccessibleName("Outcome")
+
+        use_box = QGroupBox("Use it", self)
+        self.shell_combo = QComboBox(use_box)
+        self.shell_combo.setAccessibleName("Shell")
+        self.activate = CommandLine("activation command", use_box)
+        self.python_line = CommandLine("Python of the environment", use_box)
+        self.try_line = CommandLine("a first command to try", use_box)
+        form = QFormLayout(use_box)
+        form.addRow("&Shell:", self.shell_combo)
+        form.addRow("Activate:", self.activate)
+        form.addRow("Or run directly:", self.python_line)
+        form.addRow("Try:", self.try_line)
+        self.hints = QLabel(self)
+        self.hints.setWordWrap(True)
+        self.hints.setTextFormat(Qt.TextFormat.RichText)
+        self.hints.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hints.setAccessibleName("How to use it in VS Code and Jupyter")
+
+        self.save_button = QPushButton("Save &report…", self)
+        self.save_button.setAccessibleName("Save a report as HTML or JSON")
+        self.folder_button = QPushButton("Open &folder", self)
+        self.folder_button.setAccessibleName("Open the environment folder")
+        self.log_button = QPushButton("Open &log", self)
+        self.log_button.setAccessibleName("Open the log file")
+        self.saved_label = QLabel(self)
+        self.saved_label.setWordWrap(True)
+        self.saved_label.setAccessibleName("Report status")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.folder_button)
+        buttons.addWidget(self.log_button)
+        buttons.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addWidget(use_box)
+        layout.addWidget(self.hints)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.saved_label)
+
+        self.shell_combo.currentIndexChanged.connect(self._on_shell_changed)
+        self.save_button.clicked.connect(self.save_report_dialog)
+        self.folder_button.clicked.connect(self.open_folder)
+        self.log_button.clicked.connect(self.open_log)
+
+    def _os_name(self) -> str:
+        report = self._wizard.state.report
+        if report is not None:
+            return str(report.os.name)
+        return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+
+    def initializePage(self) -> None:
+        state = self._wizard.state
+        plan = state.plan
+        verify = state.verify
+        works = bool(getattr(verify, "ok", False)) if verify is not None else bool(getattr(state.result, "ok", False))
+        if works:
+            self.headline.setText(f"<span style='color:{status_color('ok', self)}'>✓ PyTorch is ready.</span> "
+                                  "Here is how to use it.")
+        else:
+            self.headline.setText(f"<span style='color:{status_color('warn', self)}'>⚠ PyTorch is installed but did "
+                                  "not pass the check.</span> Save the report and the log if you ask for help.")
+        self.shell_combo.blockSignals(True)
+        self.shell_combo.clear()
+        for shell in shells_for(self._os_name()):
+            self.shell_combo.addItem(shell)
+        self.shell_combo.blockSignals(False)
+        self._on_shell_changed(0)
+        if plan is None:
+            return
+        env_python = plan.env_python or ""
+        self.python_line.set_text(shlex.join([env_python]) if env_python else "")
+        self.try_line.set_text(shlex.join([env_python or "python", "-c", "import torch; print(torch.rand(2, 3))"]))
+        name = Path(plan.env).name
+        jupyter = ("It was registered as a Jupyter kernel: pick <b>" + escape(name) + "</b> in Jupyter's kernel list."
+                   if state.choices.jupyter else
+                   "Jupyter: install <code>ipykernel</code> into the environment, then run "
+                   f"<code>{escape(shlex.join([env_python, '-m', 'ipykernel', 'install', '--user', '--name', name]))}</code>.")
+        self.hints.setText(
+            "<b>VS Code:</b> open the Command Palette (Ctrl+Shift+P), run <i>Python: Select Interpreter</i>, "
+            f"and enter <code>{escape(env_python)}</code>.<br><b>Jupyter:</b> {jupyter}")
+        self.log_button.setEnabled(bool(state.log_path))
+        self.folder_button.setEnabled(Path(plan.env).exists())
+
+    @Slot(int)
+    def _on_shell_changed(self, _index: int) -> None:
+        plan = self._wizard.state.plan
+        if plan is None:
+            self.activate.set_text("")
+            return
+        shell = self.shell_combo.currentText()
+        self.activate.set_text(activation_command(plan.method, plan.env, shell, self._os_name() == "windows"))
+
+    @Slot()
+    def save_report_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Save the report", str(Path.home() / "torch-setup-report.html"),
+            "Readable page (*.html);;JSON for scripts (*.json)")
+        if path:
+            if not Path(path).suffix:
+                path += ".json" if "json" in chosen.lower() else ".html"
+            self.save_report(Path(path))
+
+    def save_report(self, path: Path) -> None:
+        data = run_summary(self._wizard.state)
+        text = (json.dumps(data, indent=2, ensure_ascii=False) + "\n") if path.suffix.lower() == ".json" \
+            else summary_html(data)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.saved_label.setText(f"Could not save the report: {exc.strerror or exc}")
+            return
+        self.saved_label.setText(f"Saved {path}.")
+
+    @Slot()
+    def open_folder(self) -> None:
+        plan = self._wizard.state.plan
+        if plan is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(plan.env))
+
+    @Slot()
+    def open_log(self) -> None:
+        if self._wizard.state.log_path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self._wizard.state.log_path))

@@ -1,0 +1,300 @@
+"""Page 3: how to install (pip / conda / source), which PyTorch version, which compute platform, which extras.
+
+The automatic compute platform is whatever the planner chooses for this machine; its reason is shown live.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from installer.gui.widgets import escape, status_color
+
+METHOD_TITLES = {
+    "pip": "pip: a Python virtual environment with PyTorch's wheels",
+    "conda": "conda: a conda environment (PyTorch's wheels inside it)",
+    "source": "source: build PyTorch from its source code",
+}
+FALLBACK_BACKENDS = ["cpu", "cu126", "cu128", "cu130", "rocm6.4", "xpu"]
+
+
+def release_version(release: Any) -> str:
+    for attr in ("version", "torch", "name"):
+        value = getattr(release, attr, None)
+        if isinstance(value, str):
+            return value
+    return str(release)
+
+
+class MethodPage(QWizardPage):
+    def __init__(self, wizard: Any) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self._loading = False
+        self.plan_error: str | None = None
+        self.setTitle("How to install")
+        self.setSubTitle("The recommended choices are already selected; change them only if you know you need to.")
+
+        # Method ----------------------------------------------------------------------------------------
+        method_box = QGroupBox("Method", self)
+        self.method_group = QButtonGroup(self)
+        self.method_buttons: dict[str, QRadioButton] = {}
+        self.method_notes: dict[str, QLabel] = {}
+        method_layout = QVBoxLayout(method_box)
+        for name in ("pip", "conda", "source"):
+            button = QRadioButton(METHOD_TITLES[name], method_box)
+            button.setAccessibleName(f"Install with {name}")
+            note = QLabel(method_box)
+            note.setWordWrap(True)
+            note.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+            note.setOpenExternalLinks(True)
+            note.setIndent(24)
+            note.setAccessibleName(f"About {name}")
+            self.method_group.addButton(button)
+            self.method_buttons[name] = button
+            self.method_notes[name] = note
+            method_layout.addWidget(button)
+            method_layout.addWidget(note)
+
+        # Options ---------------------------------------------------------------------------------------
+        options_box = QGroupBox("PyTorch", self)
+        self.version_combo = QComboBox(options_box)
+        self.version_combo.setAccessibleName("PyTorch version")
+        self.backend_combo = QComboBox(options_box)
+        self.backend_combo.setAccessibleName("Compute platform")
+        self.backend_note = QLabel(options_box)
+        self.backend_note.setWordWrap(True)
+        self.backend_note.setAccessibleName("Why this compute platform")
+        self.torchvision = QCheckBox("torchvision (images: datasets, models, transforms)", options_box)
+        self.torchvision.setAccessibleName("Also install torchvision")
+        self.torchaudio = QCheckBox("torchaudio (sound)", options_box)
+        self.torchaudio.setAccessibleName("Also install torchaudio")
+        extras = QHBoxLayout()
+        extras.addWidget(self.torchvision)
+        extras.addWidget(self.torchaudio)
+        extras.addStretch(1)
+        form = QFormLayout(options_box)
+        form.addRow("&Version:", self.version_combo)
+        form.addRow("&Compute platform:", self.backend_combo)
+        form.addRow("", self.backend_note)
+        form.addRow("Also install:", extras)
+
+        self.error_label = QLabel(self)
+        self.error_label.setWordWrap(True)
+        self.error_label.setAccessibleName("Problem with these choices")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(method_box)
+        layout.addWidget(options_box)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+
+        self.method_group.buttonToggled.connect(self._on_method_toggled)
+        self.version_combo.currentIndexChanged.connect(self._on_version_changed)
+        self.backend_combo.currentIndexChanged.connect(self._on_option_changed)
+        self.torchvision.toggled.connect(self._on_option_changed)
+        self.torchaudio.toggled.connect(self._on_option_changed)
+        self.setTabOrder(self.method_buttons["source"], self.version_combo)
+        self.setTabOrder(self.version_combo, self.backend_combo)
+        self.setTabOrder(self.backend_combo, self.torchvision)
+        self.setTabOrder(self.torchvision, self.torchaudio)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        self._loading = True
+        try:
+            self._fill_methods()
+            self._fill_versions()
+            self._fill_backends()
+            self._fill_extras()
+        finally:
+            self._loading = False
+        self.refresh()
+
+    def isComplete(self) -> bool:
+        method = self.selected_method()
+        return method is not None and self.method_buttons[method].isEnabled() and self.plan_error is None
+
+    # -- filling ----------------------------------------------------------------------------------------
+
+    def _fill_methods(self) -> None:
+        state = self._wizard.state
+        try:
+            from installer.core.planner import method_options
+
+            options = method_options(state.report)
+        except Exception as exc:
+            options = []
+            self.error_label.setText(f"Could not tell which methods work here: {escape(exc)}")
+        by_name = {o.method: o for o in options}
+        current = state.choices.method
+        recommended = None
+        for name, button in self.method_buttons.items():
+            option = by_name.get(name)
+            available = bool(option.available) if option else name == "pip"
+            reason = option.reason if option else ""
+            button.setEnabled(available)
+            title = METHOD_TITLES[name]
+            if option is not None and option.recommended:
+                title += "  (recommended)"
+                recommended = name
+            button.setText(title)
+            note = escape(reason)
+            if not available:
+                note = f"<span style='color:{status_color('warn', self)}'>Not available: {note}</span>"
+            self.method_notes[name].setText(note)
+            self.method_notes[name].setVisible(bool(reason))
+        chosen = current if self.method_buttons[current].isEnabled() else (recommended or "pip")
+        if current == "pip" and recommended and not self._user_touched_method:
+            chosen = recommended
+        self.method_buttons[chosen].setChecked(True)
+        state.choices.method = chosen
+
+    _user_touched_method = False
+
+    def _fill_versions(self) -> None:
+        catalog = self._wizard.state.catalog
+        current = self._wizard.state.choices.torch
+        self.version_combo.clear()
+        latest = ""
+        versions: list[str] = []
+        try:
+            latest = release_version(catalog.latest())
+            versions = list(catalog.versions())
+        except Exception:
+            pass
+        self.version_combo.addItem(f"Latest stable ({latest})" if latest else "Latest stable", "latest")
+        for version in versions:
+            self.version_combo.addItem(version, version)
+        self.version_combo.addItem("Nightly (preview build, changes every day)", "nightly")
+        index = self.version_combo.findData(current)
+        self.version_combo.setCurrentIndex(max(index, 0))
+
+    def _fill_backends(self) -> None:
+        state = self._wizard.state
+        current = state.choices.backend
+        self.backend_combo.blockSignals(True)
+        self.backend_combo.clear()
+        self.backend_combo.addItem("Automatic (recommended)", "auto")
+        for variant in self._variants():
+            label = variant
+            try:
+                label = f"{variant}: {state.catalog.describe_backend(variant)}"
+            except Exception:
+                pass
+            self.backend_combo.addItem(label, variant)
+            self.backend_combo.setItemData(self.backend_combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+        index = self.backend_combo.findData(current)
+        self.backend_combo.setCurrentIndex(max(index, 0))
+        self.backend_combo.blockSignals(False)
+
+    def _variants(self) -> list[str]:
+        state = self._wizard.state
+        try:
+            from installer.core.catalog import platform_key
+
+            torch = state.choices.torch
+            release = state.catalog.latest() if torch in ("latest", "nightly") else state.catalog.release(torch)
+            return list(state.catalog.variants(release, platform_key(state.report.os)))
+        except Exception:
+            return FALLBACK_BACKENDS
+
+    def _fill_extras(self) -> None:
+        packages = self._wizard.state.choices.packages
+        source = self._wizard.state.choices.torch_source
+        folder = Path(source).expanduser() if source not in ("pytorch", "pypi") and "://" not in source else None
+        if folder is not None and folder.is_dir():
+            # A local wheels folder: offer only what it holds, or the install fails for a missing wheel.
+            has_vision = any(folder.glob("torchvision-*.whl"))
+            has_audio = any(folder.glob("torchaudio-*.whl"))
+            self.torchvision.setEnabled(has_vision)
+            self.torchaudio.setEnabled(has_audio)
+            self.torchvision.setChecked(has_vision and "torchvision" in packages)
+            self.torchaudio.setChecked(has_audio and "torchaudio" in packages)
+            return
+        self.torchvision.setEnabled(True)
+        self.torchaudio.setEnabled(True)
+        self.torchvision.setChecked("torchvision" in packages)
+        self.torchaudio.setChecked("torchaudio" in packages)
+
+    # -- reacting ---------------------------------------------------------------------------------------
+
+    def selected_method(self) -> str | None:
+        for name, button in self.method_buttons.items():
+            if button.isChecked():
+                return name
+        return None
+
+    @Slot(object, bool)
+    def _on_method_toggled(self, _button: Any, checked: bool) -> None:
+        if checked and not self._loading:
+            self._user_touched_method = True
+            self.refresh()
+
+    @Slot(int)
+    def _on_version_changed(self, _index: int) -> None:
+        if self._loading:
+            return
+        self._wizard.state.choices.torch = self.version_combo.currentData() or "latest"
+        self._loading = True
+        try:
+            self._fill_backends()
+        finally:
+            self._loading = False
+        self.refresh()
+
+    @Slot()
+    def _on_option_changed(self, *_args: Any) -> None:
+        if not self._loading:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Write the widgets into Choices and ask the planner what that gives, live."""
+        choices = self._wizard.state.choices
+        choices.method = self.selected_method() or "pip"
+        choices.torch = self.version_combo.currentData() or "latest"
+        choices.backend = self.backend_combo.currentData() or "auto"
+        packages = ["torch"]
+        if self.torchvision.isChecked():
+            packages.append("torchvision")
+        if self.torchaudio.isChecked():
+            packages.append("torchaudio")
+        extra = [p for p in choices.packages if p.split("[")[0].split("=")[0] not in ("torch", "torchvision", "torchaudio")]
+        choices.packages = packages + extra
+        plan, error = self._wizard.try_plan()
+        self.plan_error = error
+        if plan is not None:
+            reason = self._backend_reason(plan)
+            what = "Automatic chooses" if choices.backend == "auto" else "You chose"
+            self.backend_note.setText(f"{what} <b>{escape(plan.backend)}</b> for PyTorch {escape(plan.torch)}. "
+                                      f"{escape(reason)}")
+            warnings = "".join(f"<br>⚠ {escape(w)}" for w in plan.warnings)
+            self.error_label.setText(f"<span style='color:{status_color('warn', self)}'>{warnings[4:]}</span>"
+                                     if warnings else "")
+        else:
+            self.backend_note.setText("")
+            self.error_label.setText(f"<span style='color:{status_color('fail', self)}'>✗ {escape(error)}</span>")
+        self.completeChanged.emit()
+
+    @staticmethod
+    def _backend_reason(plan: Any) -> str:
+        reasons = [str(r) for r in getattr(plan, "reasons", [])]
+        for reason in reasons:
+            if plan.backend in reason:
+                return reason
+        return reasons[0] if reasons else ""

@@ -1,0 +1,174 @@
+"""Page 5 (commit page, button "Install"): the plan in words, its exact commands, estimates and warnings."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
+
+from installer.gui.widgets import escape, human_mib, monospace_font, status_color
+
+METHOD_WORDS = {
+    "pip": "a Python virtual environment",
+    "conda": "a conda environment",
+    "source": "a Python virtual environment, with PyTorch built from its source code",
+}
+
+
+def command_lines(plan: Any) -> str:
+    """The plan's commands for people to read or paste; the runner never goes through a shell."""
+    from installer.core.plan import redact_text
+
+    lines = []
+    for index, step in enumerate(plan.steps, 1):
+        lines.append(f"# {index}. {step.name}")
+        if step.cwd:
+            lines.append(f"cd {shlex.quote(step.cwd)}")
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(step.env.items()))
+        lines.append(redact_text((env + " " if env else "") + shlex.join(str(a) for a in step.argv)))
+    return "\n".join(lines)
+
+
+def plan_in_words(plan: Any) -> str:
+    packages = ", ".join(p for p in plan.packages) if getattr(plan, "packages", None) else "torch"
+    python = f"Python {plan.python}"
+    if getattr(plan, "python_executable", None):
+        python += f" ({plan.python_executable})"
+    elif plan.method != "conda":
+        python += " (downloaded just for this environment)"
+    items = [
+        f"Create {METHOD_WORDS.get(plan.method, plan.method)} in <b>{escape(plan.env)}</b> with {escape(python)}.",
+        f"Install <b>PyTorch {escape(plan.torch)}</b> for <b>{escape(plan.backend)}</b>: {escape(packages)}.",
+        "Check that it works: run a small calculation on "
+        + ("the processor." if plan.expect == "cpu" else f"the graphics card ({escape(plan.expect)}).")
+    ]
+    if getattr(plan, "choices", {}).get("jupyter"):
+        items.insert(2, "Register it as a Jupyter kernel.")
+    return "<ol>" + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
+
+
+class ReviewPage(QWizardPage):
+    def __init__(self, wizard: Any) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.plan_error: str | None = None
+        self.setTitle("Review")
+        self.setSubTitle("Nothing has been changed yet. Press Install to do the following.")
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Install")
+
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAccessibleName("What will happen")
+        self.estimates = QLabel(self)
+        self.estimates.setWordWrap(True)
+        self.estimates.setAccessibleName("Download and disk estimates")
+        self.warnings = QLabel(self)
+        self.warnings.setWordWrap(True)
+        self.warnings.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings.setAccessibleName("Warnings")
+        commands_label = QLabel("The exact &commands:", self)
+        self.commands = QPlainTextEdit(self)
+        self.commands.setReadOnly(True)
+        self.commands.setFont(monospace_font())
+        self.commands.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.commands.setAccessibleName("The exact commands")
+        self.commands.setTabChangesFocus(True)
+        commands_label.setBuddy(self.commands)
+        self.copy_button = QPushButton("C&opy commands", self)
+        self.copy_button.setAccessibleName("Copy the commands")
+        self.save_button = QPushButton("&Save answer file…", self)
+        self.save_button.setAccessibleName("Save an answer file for unattended installs")
+        self.save_note = QLabel(self)
+        self.save_note.setWordWrap(True)
+        self.save_note.setAccessibleName("Answer file status")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.save_note, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.estimates)
+        layout.addWidget(self.warnings)
+        layout.addWidget(commands_label)
+        layout.addWidget(self.commands, 1)
+        layout.addLayout(buttons)
+
+        self.copy_button.clicked.connect(self.copy_commands)
+        self.save_button.clicked.connect(self.save_answers_dialog)
+
+    def initializePage(self) -> None:
+        state = self._wizard.state
+        state.plan = None
+        self.save_note.clear()
+        plan, error = self._wizard.try_plan()
+        if plan is not None:
+            try:
+                from installer.core.runner import preflight
+
+                preflight(plan, state.choices.force)
+            except ImportError:
+                pass
+            except ValueError as exc:  # ChoiceError: a folder we must not touch
+                plan, error = None, str(exc)
+        self.plan_error = error
+        state.plan = plan
+        fail = status_color("fail", self)
+        if plan is None:
+            self.summary.setText(f"<span style='color:{fail}'>✗ {escape(error)}</span><br>Go Back and change "
+                                 "the choices.")
+            self.estimates.clear()
+            self.warnings.clear()
+            self.commands.clear()
+        else:
+            self.summary.setText(plan_in_words(plan))
+            self.estimates.setText(f"Download: about {human_mib(plan.download_mib)}  ·  "
+                                   f"Disk space: about {human_mib(plan.disk_mib)}")
+            warn = status_color("warn", self)
+            self.warnings.setText("<br>".join(f"<span style='color:{warn}'>⚠ {escape(w)}</span>"
+                                              for w in plan.warnings))
+            self.commands.setPlainText(command_lines(plan))
+        self.warnings.setVisible(bool(plan is not None and plan.warnings))
+        self.copy_button.setEnabled(plan is not None)
+        self.save_button.setEnabled(plan is not None)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self._wizard.state.plan is not None
+
+    @Slot()
+    def copy_commands(self) -> None:
+        QGuiApplication.clipboard().setText(self.commands.toPlainText())
+
+    @Slot()
+    def save_answers_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the answer file", str(Path.home() / "torch-setup.toml"),
+                                              "Answer file (*.toml)")
+        if path:
+            self.save_answers(Path(path))
+
+    def save_answers(self, path: Path) -> None:
+        from installer.core.plan import answers_toml
+
+        try:
+            path.write_text(answers_toml(self._wizard.state.choices), encoding="utf-8")
+        except OSError as exc:
+            self.save_note.setText(f"Could not save: {exc.strerror or exc}")
+            return
+        self.save_note.setText(f"Saved. Use it with: torch-setup install --answers {shlex.quote(str(path))} --yes")

@@ -1,0 +1,244 @@
+"""Page 2: detection runs on a worker thread as the page opens, then a ✓ / ⚠ / ✗ checklist of what was found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from installer.gui.widgets import STATUS_MARK, monospace_font, status_icon
+from installer.gui.worker import DetectOutcome, DetectWorker, Job
+
+
+class ReportDialog(QDialog):
+    """The whole SystemReport as JSON, read-only (non-modal, so the wizard stays usable)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("System report")
+        self.resize(720, 560)
+        view = QPlainTextEdit(self)
+        view.setReadOnly(True)
+        view.setFont(monospace_font())
+        view.setPlainText(text)
+        view.setAccessibleName("System report as JSON")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(view)
+        layout.addWidget(buttons)
+
+
+class SystemPage(QWizardPage):
+    def __init__(self, wizard: Any) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.job: Job | None = None
+        self.error: str | None = None
+        self._details: ReportDialog | None = None
+        self.setTitle("This computer")
+        self.setSubTitle("What Torch Setup found. Nothing has been changed.")
+
+        self.busy_label = QLabel("Looking at this computer…", self)
+        self.busy_label.setAccessibleName("Detection status")
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setAccessibleName("Detection in progress")
+
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(2)
+        self.tree.setHeaderLabels(["Topic", "What was found"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setWordWrap(True)
+        self.tree.setAccessibleName("Checklist of what was found")
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+
+        self.meaning = QLabel(self)
+        self.meaning.setWordWrap(True)
+        self.meaning.setAccessibleName("What the selected row means")
+        self.meaning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.meaning.setMinimumHeight(self.fontMetrics().height() * 2 + 4)
+
+        self.details_button = QPushButton("&Details…", self)
+        self.details_button.setAccessibleName("Show the whole report")
+        self.copy_button = QPushButton("&Copy report", self)
+        self.copy_button.setAccessibleName("Copy the report to the clipboard")
+        self.save_button = QPushButton("&Save report…", self)
+        self.save_button.setAccessibleName("Save the report as a JSON file")
+        self.rescan_button = QPushButton("&Rescan", self)
+        self.rescan_button.setAccessibleName("Look at this computer again")
+        buttons = QHBoxLayout()
+        for b in (self.details_button, self.copy_button, self.save_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.rescan_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.busy_label)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.meaning)
+        layout.addLayout(buttons)
+
+        self.details_button.clicked.connect(self.show_details)
+        self.copy_button.clicked.connect(self.copy_report)
+        self.save_button.clicked.connect(self.save_report_dialog)
+        self.rescan_button.clicked.connect(self.rescan)
+        self.tree.currentItemChanged.connect(self._on_current_changed)
+        self._set_buttons_enabled(False)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        if self._wizard.state.report is None and not self.is_detecting():
+            self.start_detection()
+
+    def isComplete(self) -> bool:
+        state = self._wizard.state
+        return state.report is not None and state.catalog is not None and not self.is_detecting()
+
+    def is_detecting(self) -> bool:
+        return self.job is not None and self.job.running
+
+    # -- detection --------------------------------------------------------------------------------------
+
+    @Slot()
+    def rescan(self) -> None:
+        if not self.is_detecting():
+            self.start_detection()
+
+    def start_detection(self) -> None:
+        wizard = self._wizard
+        self.error = None
+        self.tree.clear()
+        self.meaning.clear()
+        self.busy_label.setText("Looking at this computer…")
+        self.busy.show()
+        self._set_buttons_enabled(False)
+        self.rescan_button.setEnabled(False)
+        kwargs: dict[str, Any] = {"offline": wizard.offline}
+        if wizard.catalog_loader is not None:
+            kwargs["catalog_loader"] = wizard.catalog_loader
+        worker = DetectWorker(wizard.detect_fn, catalog=wizard.state.catalog, **kwargs)
+        worker.progress.connect(self.on_progress)
+        worker.succeeded.connect(self.on_detected)
+        worker.failed.connect(self.on_failed)
+        worker.finished.connect(self.on_finished)
+        self.job = wizard.start_job(worker)
+        self.completeChanged.emit()
+
+    @Slot(str)
+    def on_progress(self, text: str) -> None:
+        self.busy_label.setText(f"Looking at this computer… {text}")
+
+    @Slot(object)
+    def on_detected(self, outcome: DetectOutcome) -> None:
+        state = self._wizard.state
+        state.report = outcome.report
+        state.checklist = outcome.rows
+        state.detect_seconds = outcome.seconds
+        if outcome.catalog is not None:
+            state.catalog = outcome.catalog
+        state.catalog_error = outcome.catalog_error
+        state.plan = None
+        self.show_rows(outcome.rows)
+        note = f"Done in {outcome.seconds:.1f} s."
+        if outcome.catalog_error:
+            note += " " + outcome.catalog_error
+        self.busy_label.setText(note)
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
+        self.error = message
+        self.busy_label.setText(message.split("\n", 1)[0] + " Press Rescan to try again.")
+
+    @Slot()
+    def on_finished(self) -> None:
+        self.busy.hide()
+        self.rescan_button.setEnabled(True)
+        self._set_buttons_enabled(self._wizard.state.report is not None)
+        self.completeChanged.emit()
+
+    def show_rows(self, rows: list[Any]) -> None:
+        self.tree.clear()
+        for row in rows:
+            item = QTreeWidgetItem([str(row.topic), str(row.text)])
+            item.setIcon(0, status_icon(row.status, self))
+            mark = STATUS_MARK.get(row.status, "")
+            item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{mark} {row.topic}")
+            item.setToolTip(1, str(row.meaning))
+            item.setData(0, Qt.ItemDataRole.UserRole, row)
+            self.tree.addTopLevelItem(item)
+        if rows:
+            first_problem = next((i for i, r in enumerate(rows) if r.status in ("fail", "warn")), 0)
+            self.tree.setCurrentItem(self.tree.topLevelItem(first_problem))
+
+    @Slot(QTreeWidgetItem, QTreeWidgetItem)
+    def _on_current_changed(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
+        row = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        if row is None:
+            self.meaning.clear()
+            return
+        mark = STATUS_MARK.get(row.status, "")
+        self.meaning.setText(f"{mark} <b>{row.topic}</b>: {row.meaning}")
+
+    def _set_buttons_enabled(self, enabled: bool) -> None:
+        for b in (self.details_button, self.copy_button, self.save_button):
+            b.setEnabled(enabled)
+
+    # -- the report -------------------------------------------------------------------------------------
+
+    def report_text(self) -> str:
+        report = self._wizard.state.report
+        if report is None:
+            return ""
+        if hasattr(report, "dumps"):
+            return str(report.dumps())
+        return json.dumps(report.to_json(), indent=2)
+
+    @Slot()
+    def show_details(self) -> None:
+        self._details = ReportDialog(self.report_text(), self)
+        self._details.show()
+
+    @Slot()
+    def copy_report(self) -> None:
+        QGuiApplication.clipboard().setText(self.report_text())
+
+    @Slot()
+    def save_report_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the system report", str(Path.home() / "system-report.json"),
+                                              "JSON (*.json)")
+        if path:
+            self.save_report(Path(path))
+
+    def save_report(self, path: Path) -> None:
+        try:
+            path.write_text(self.report_text() + "\n", encoding="utf-8")
+            self.busy_label.setText(f"Saved the report to {path}.")
+        except OSError as exc:
+            self.busy_label.setText(f"Could not save the report: {exc}")

@@ -1,0 +1,205 @@
+"""Page 7: what the verification probe found inside the new environment; green when the expected backend runs.
+
+The plan's own verify step usually produced the VerifyReport already; otherwise the probe runs on a worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from installer.gui.widgets import escape, status_color, status_icon
+from installer.gui.worker import Job, VerifyWorker
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def backend_of(verify: Any) -> str:
+    for name in ("backend", "expect"):
+        value = _field(verify, name)
+        if value:
+            return str(value)
+    cuda = _field(verify, "cuda")
+    if cuda:
+        return f"CUDA {cuda}"
+    return "cpu"
+
+
+def device_line(device: Any) -> tuple[str, str, bool | None]:
+    """(device name, what its kernel check said, passed?) from a device entry of any reasonable shape."""
+    if isinstance(device, str):
+        return device, "", None
+    name = _field(device, "name") or _field(device, "device") or "device"
+    index = _field(device, "index")
+    if index is not None and str(index) not in str(name):
+        name = f"{name} (#{index})"
+    cap = _field(device, "capability") or _field(device, "compute_capability") or _field(device, "arch")
+    if cap:
+        name = f"{name}, {cap}"
+    ok = _field(device, "ok")
+    if ok is None:
+        ok = _field(device, "kernel_ok")
+    detail = _field(device, "detail") or _field(device, "kernel") or _field(device, "error") or ""
+    return str(name), str(detail), ok
+
+
+def diagnoses_for(verify: Any, report: Any) -> list[Any]:
+    try:
+        from installer.core.diagnose import diagnose_facts
+
+        return list(diagnose_facts(verify, report))
+    except Exception:
+        return []
+
+
+class VerifyPage(QWizardPage):
+    def __init__(self, wizard: Any) -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.job: Job | None = None
+        self.error: str | None = None
+        self.setTitle("Checking PyTorch")
+        self.setSubTitle("PyTorch was started inside the new environment and asked to compute something.")
+
+        self.headline = QLabel(self)
+        self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.headline.setAccessibleName("Verification result")
+        font = self.headline.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.headline.setFont(font)
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setAccessibleName("Verification in progress")
+        self.busy.hide()
+        self.facts = QTreeWidget(self)
+        self.facts.setColumnCount(2)
+        self.facts.setHeaderLabels(["Check", "Result"])
+        self.facts.setRootIsDecorated(False)
+        self.facts.setAlternatingRowColors(True)
+        self.facts.setAccessibleName("What was checked")
+        header = self.facts.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.diagnosis = QLabel(self)
+        self.diagnosis.setWordWrap(True)
+        self.diagnosis.setTextFormat(Qt.TextFormat.RichText)
+        self.diagnosis.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.diagnosis.setAccessibleName("Diagnosis")
+        self.rerun_button = QPushButton("Check &again", self)
+        self.rerun_button.setAccessibleName("Run the verification again")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.facts, 1)
+        layout.addWidget(self.diagnosis)
+        layout.addWidget(self.rerun_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.rerun_button.clicked.connect(self.run_probe)
+
+    def initializePage(self) -> None:
+        verify = self._wizard.state.verify
+        if verify is not None:
+            self.show_report(verify)
+        elif not self.is_running():
+            self.run_probe()
+
+    def isComplete(self) -> bool:
+        return not self.is_running() and (self._wizard.state.verify is not None or self.error is not None)
+
+    def is_running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    @Slot()
+    def run_probe(self) -> None:
+        plan = self._wizard.state.plan
+        if plan is None or self.is_running():
+            return
+        self.error = None
+        self.facts.clear()
+        self.diagnosis.clear()
+        self.headline.setText("Starting PyTorch in the new environment…")
+        self.busy.show()
+        self.rerun_button.setEnabled(False)
+        python = plan.env_python or plan.python_executable or "python"
+        worker = VerifyWorker(python, plan.expect, verify_fn=self._wizard.verify_fn)
+        worker.succeeded.connect(self.on_verified)
+        worker.failed.connect(self.on_failed)
+        worker.finished.connect(self.on_finished)
+        self.job = self._wizard.start_job(worker)
+        self.completeChanged.emit()
+
+    @Slot(object)
+    def on_verified(self, verify: Any) -> None:
+        self._wizard.state.verify = verify
+        self.show_report(verify)
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
+        self.error = message
+        self.headline.setText(f"<span style='color:{status_color('fail', self)}'>✗ {escape(message)}</span>")
+
+    @Slot()
+    def on_finished(self) -> None:
+        self.busy.hide()
+        self.rerun_button.setEnabled(True)
+        self.completeChanged.emit()
+
+    def show_report(self, verify: Any) -> None:
+        ok = bool(_field(verify, "ok"))
+        torch = _field(verify, "torch") or "?"
+        backend = backend_of(verify)
+        if ok:
+            self.headline.setText(f"<span style='color:{status_color('ok', self)}'>✓ PyTorch {escape(torch)} works "
+                                  f"with {escape(backend)}.</span>")
+        else:
+            self.headline.setText(f"<span style='color:{status_color('fail', self)}'>✗ PyTorch {escape(torch)} is "
+                                  f"installed but does not work as expected.</span>")
+        self.facts.clear()
+        self._add("PyTorch", str(torch), True)
+        self._add("Compute platform", backend, None)
+        cuda = _field(verify, "cuda")
+        if cuda:
+            self._add("CUDA runtime", str(cuda), None)
+        for device in _field(verify, "devices", []) or []:
+            name, detail, dev_ok = device_line(device)
+            self._add(f"Device: {name}", detail or ("kernel ran" if dev_ok else ""), dev_ok)
+        for check in _field(verify, "checks", []) or []:
+            self._add(str(_field(check, "name", "check")), str(_field(check, "detail", "") or ""), _field(check, "ok"))
+        gflops = _field(verify, "throughput_gflops")
+        if gflops:
+            self._add("Speed (matrix multiply)", f"{float(gflops):,.0f} GFLOP/s", None)
+        error = _field(verify, "error")
+        if error:
+            self._add("Error", str(error), False)
+        if ok:
+            self.diagnosis.clear()
+            return
+        lines = []
+        for diagnosis in diagnoses_for(verify, self._wizard.state.report)[:3]:
+            lines.append(f"<b>Why:</b> {escape(_field(diagnosis, 'summary', ''))}<br>"
+                         f"<b>What to do:</b> {escape(_field(diagnosis, 'fix', ''))}")
+        self.diagnosis.setText("<br><br>".join(lines) if lines else "The log and the rows above show what failed.")
+
+    def _add(self, name: str, value: str, ok: bool | None) -> None:
+        item = QTreeWidgetItem([name, value])
+        status = "info" if ok is None else ("ok" if ok else "fail")
+        item.setIcon(0, status_icon(status, self))
+        item.setToolTip(1, value)
+        self.facts.addTopLevelItem(item)

@@ -1,0 +1,270 @@
+"""The Torch Setup wizard: page ids, the state the pages share, and the rules for closing during a job.
+
+Dependencies (detection, catalog, runner, verification) are injectable so tests can feed a recorded
+machine; by default they are the real engine, imported lazily so the first paint stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from installer.core.plan import ChoiceError, Choices
+from installer.gui.worker import Job
+
+
+class PageId(IntEnum):
+    WELCOME = 0
+    SYSTEM = 1
+    METHOD = 2
+    ENVIRONMENT = 3
+    REVIEW = 4
+    INSTALL = 5
+    VERIFY = 6
+    FINISH = 7
+
+
+def _real_detect(**kwargs: Any) -> Any:
+    from installer.core.detect import detect
+
+    return detect(**kwargs)
+
+
+def _real_make_plan(report: Any, choices: Choices, catalog: Any) -> Any:
+    from installer.core.planner import make_plan
+
+    return make_plan(report, choices, catalog)
+
+
+def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+@dataclass
+class WizardState:
+    """What the pages learn and decide, in one place (plain engine dataclasses, never widgets)."""
+
+    choices: Choices = field(default_factory=Choices)
+    report: Any = None  # SystemReport
+    checklist: list[Any] = field(default_factory=list)
+    catalog: Any = None  # Catalog
+    catalog_error: str | None = None
+    detect_seconds: float | None = None
+    plan: Any = None  # Plan
+    result: Any = None  # RunResult
+    verify: Any = None  # VerifyReport
+    log_path: str | None = None
+
+
+class TorchSetupWizard(QWizard):
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        detect_fn: Callable[..., Any] | None = None,
+        catalog: Any = None,
+        catalog_loader: Callable[[], Any] | None = None,
+        plan_fn: Callable[[Any, Choices, Any], Any] | None = None,
+        runner_factory: Callable[..., Any] | None = None,
+        verify_fn: Callable[..., Any] | None = None,
+        env_root: str | Path | None = None,
+        torch_source: str | None = None,
+        offline: bool = False,
+        confirm: Callable[[QWidget, str, str], bool] = ask_yes_no,
+        settings: QSettings | None = None,
+        autostart_detection: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.detect_fn = detect_fn or _real_detect
+        self.catalog_loader = catalog_loader
+        self.plan_fn = plan_fn or _real_make_plan
+        self.runner_factory = runner_factory
+        self.verify_fn = verify_fn
+        self.offline = offline
+        self.confirm = confirm
+        self.autostart_detection = autostart_detection
+        self._settings = settings
+        if env_root is None:
+            from installer.core.paths import default_env_root
+
+            env_root = default_env_root()
+        self.env_root = Path(env_root)
+        self.state = WizardState(catalog=catalog)
+        if torch_source:
+            self.state.choices.torch_source = torch_source
+        self.state.choices.offline = offline
+        self.jobs: list[Job] = []
+
+        self.setWindowTitle("Torch Setup")
+        self.setObjectName("TorchSetupWizard")
+        # Modern style on Windows, classic on Linux (with a page side picture-free look), Mac style on macOS:
+        # the platform default keeps it native.
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, False)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Close")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setMinimumSize(QSize(760, 560))
+
+        from installer.gui.pages.environment import EnvironmentPage
+        from installer.gui.pages.finish import FinishPage
+        from installer.gui.pages.install import InstallPage
+        from installer.gui.pages.method import MethodPage
+        from installer.gui.pages.review import ReviewPage
+        from installer.gui.pages.system import SystemPage
+        from installer.gui.pages.verify import VerifyPage
+        from installer.gui.pages.welcome import WelcomePage
+
+        self.setPage(PageId.WELCOME, WelcomePage(self))
+        self.setPage(PageId.SYSTEM, SystemPage(self))
+        self.setPage(PageId.METHOD, MethodPage(self))
+        self.setPage(PageId.ENVIRONMENT, EnvironmentPage(self))
+        self.setPage(PageId.REVIEW, ReviewPage(self))
+        self.setPage(PageId.INSTALL, InstallPage(self))
+        self.setPage(PageId.VERIFY, VerifyPage(self))
+        self.setPage(PageId.FINISH, FinishPage(self))
+        self.setStartId(PageId.WELCOME)
+        self._restore_geometry()
+
+    # -- navigation -------------------------------------------------------------------------------------
+
+    def nextId(self) -> int:
+        current = self.currentId()
+        if current == PageId.WELCOME:
+            return PageId.SYSTEM
+        if current == PageId.SYSTEM:
+            return PageId.METHOD
+        if current == PageId.METHOD:
+            return PageId.ENVIRONMENT
+        if current == PageId.ENVIRONMENT:
+            return PageId.REVIEW
+        if current == PageId.REVIEW:
+            return PageId.INSTALL
+        if current == PageId.INSTALL:
+            # A run that ended without a verification result (cancelled, failed before verify) has nothing
+            # to show on the Verify page; the Install page itself then offers Retry and the log.
+            result = self.state.result
+            if result is not None and getattr(result, "ok", False) is False and getattr(result, "verify", None) is None:
+                return PageId.FINISH
+            return PageId.VERIFY
+        if current == PageId.VERIFY:
+            return PageId.FINISH
+        return -1
+
+    def page_of(self, page_id: PageId) -> Any:
+        return self.page(int(page_id))
+
+    # -- planning (pure and fast: safe on the GUI thread) -----------------------------------------------
+
+    def try_plan(self, choices: Choices | None = None) -> tuple[Any, str | None]:
+        """(plan, None) or (None, one sentence saying why the request cannot be met)."""
+        state = self.state
+        if state.report is None or state.catalog is None:
+            return None, "This computer has not been looked at yet."
+        try:
+            return self.plan_fn(state.report, choices or state.choices, state.catalog), None
+        except ChoiceError as exc:
+            return None, str(exc)
+        except ImportError as exc:
+            return None, f"This copy of Torch Setup is incomplete ({exc})."
+        except Exception as exc:  # a planner bug must not take the window down
+            return None, f"Torch Setup could not make a plan: {type(exc).__name__}: {exc}"
+
+    def choices_copy(self, **changes: Any) -> Choices:
+        return dataclasses.replace(self.state.choices, **changes)
+
+    # -- jobs -------------------------------------------------------------------------------------------
+
+    def start_job(self, worker: Any) -> Job:
+        job = Job(worker)
+        self.jobs = [j for j in self.jobs if j.running]
+        self.jobs.append(job)
+        job.start()
+        return job
+
+    def install_running(self) -> bool:
+        install = self.page_of(PageId.INSTALL)
+        return bool(install is not None and install.is_running())
+
+    def stop_jobs(self, timeout_ms: int = 120_000) -> bool:
+        ok = True
+        for job in list(self.jobs):
+            ok = job.stop(timeout_ms) and ok
+        self.jobs = [j for j in self.jobs if j.running]
+        return ok
+
+    def done(self, result: int) -> None:
+        """Closing, Cancel or Close: never leave a worker thread running (STYLE rule 5)."""
+        if self.install_running():
+            if not self.confirm(self, "Stop the installation?",
+                                "PyTorch is being installed. Stop now? Everything this run created is removed."):
+                return
+            self.page_of(PageId.INSTALL).begin_cancel()
+        self.setEnabled(False)
+        self.stop_jobs()
+        self._save_geometry()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.install_running():
+            if not self.confirm(self, "Stop the installation?",
+                                "PyTorch is being installed. Stop now? Everything this run created is removed."):
+                event.ignore()
+                return
+            self.page_of(PageId.INSTALL).begin_cancel()
+            self.stop_jobs()
+        self._save_geometry()
+        super().closeEvent(event)
+
+    # -- window size ------------------------------------------------------------------------------------
+
+    def settings(self) -> QSettings:
+        if self._settings is None:
+            self._settings = QSettings("torch-setup", "Torch Setup")
+        return self._settings
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings().value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(QSize(860, 640))
+
+    def _save_geometry(self) -> None:
+        self.settings().setValue("window/geometry", self.saveGeometry())
+        self.settings().sync()
+
+
+def app_icon() -> QIcon:
+    """The Torch Setup flame, at every size resources/icons holds (an empty icon if they are missing)."""
+    icon = QIcon()
+    try:
+        from installer.core.paths import resource
+
+        folder = resource("icons")
+    except (FileNotFoundError, OSError):
+        return icon
+    for png in sorted(folder.glob("torch-setup-*.png")):
+        icon.addFile(str(png))
+    svg = folder / "torch-setup.svg"
+    if icon.isNull() and svg.is_file():
+        icon.addFile(str(svg))
+    return icon
+
+
+def scaled_icon_pixmap(size: int) -> Any:
+    return app_icon().pixmap(QSize(size, size), mode=QIcon.Mode.Normal, state=QIcon.State.Off)
+
+
+ALIGN_TOP = Qt.AlignmentFlag.AlignTop
