@@ -259,6 +259,28 @@ def install_signal_handlers(cancel_event: threading.Event) -> SignalHandlers:
 
 # -- the process tree --------------------------------------------------------------------------------
 
+def _still_running(members: list[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for member in members:
+        try:
+            if member.is_running() and member.status() != psutil.STATUS_ZOMBIE:
+                alive.append(member)
+        except psutil.Error:
+            pass
+    return alive
+
+
+def _wait_gone(proc: subprocess.Popen[bytes], members: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every member has exited (a zombie counts as exited); returns those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        proc.poll()  # reap our own child so it does not linger as a zombie
+        alive = _still_running(members)
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.05)
+
+
 def kill_tree(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
     """Terminate a child and all its descendants; kill what is still there after `grace` seconds."""
     try:
@@ -270,13 +292,13 @@ def kill_tree(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) 
         with contextlib.suppress(psutil.Error):
             member.terminate()
     group = _signal_group(proc, signal.SIGTERM)
-    _, alive = psutil.wait_procs(members, timeout=grace)
+    alive = _wait_gone(proc, members, grace)
     for member in alive:
         with contextlib.suppress(psutil.Error):
             member.kill()
     if group:
         _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
-    psutil.wait_procs(alive, timeout=grace)
+    _wait_gone(proc, alive, grace)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
 
