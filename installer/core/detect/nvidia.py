@@ -97,7 +97,7 @@ def parse_proc_driver_version(text: str) -> tuple[str | None, str | None]:
     Open module:  'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  565.57.01  Release Build ...'
     JetPack 5:    '... Open Kernel Module for aarch64  35.3.1  ...' — an L4T release, not a driver number.
     """
-    line = next((ln for ln in text.splitlines() if ln.startswith("NVRM version")), "")
+    line = next((ln for ln in text.splitlines() if "Kernel Module" in ln), "")
     if "Module" not in line:
         return None, None
     after = line.split("Module", 1)[1].split()
