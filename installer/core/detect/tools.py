@@ -95,7 +95,7 @@ def parse_hipcc_version(text: str) -> str | None:
 
 
 def conda_flavor(executable: str) -> str:
-    name = os.path.basename(executable).lower()
+    name = re.split(r"[\\/]", executable)[-1].lower()  # a Windows path in a report read on another OS too
     for suffix in (".exe", ".bat", ".cmd"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
