@@ -158,22 +158,16 @@ def test_real_compiler_and_nvcc() -> None:
 
 @posix_only
 @pytest.mark.parametrize("flavor, version", [("conda", "24.11.3"), ("mamba", "1.5.8"), ("micromamba", "2.0.5")])
-def test_conda_standin_is_found_with_version_flavor_and_root(tmp_path: Path, flavor: str, version: str) -> None:
+def test_conda_standin_is_found_with_version_flavor_and_root(tmp_path: Path, flavor: str, version: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / flavor).symlink_to(STANDIN)
     root = tmp_path / "root"
     env = {"CONDA_STANDIN_ROOT": str(root)}
     roots = ToolRoots(path=[str(bindir), *os.environ["PATH"].split(os.pathsep)], home=str(tmp_path), env=env)
-    old = os.environ.get("CONDA_STANDIN_ROOT")
-    os.environ["CONDA_STANDIN_ROOT"] = str(root)  # the child reads it from the real environment
-    try:
-        found = detect_tools(roots=roots)
-    finally:
-        if old is None:
-            os.environ.pop("CONDA_STANDIN_ROOT")
-        else:
-            os.environ["CONDA_STANDIN_ROOT"] = old
+    monkeypatch.setenv("CONDA_STANDIN_ROOT", str(root))  # the child reads it from the real environment
+    found = detect_tools(roots=roots)
     assert found.conda is not None
     assert (found.conda.flavor, found.conda.version, found.conda.root) == (flavor, version, str(root))
 
