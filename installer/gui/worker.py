@@ -213,6 +213,8 @@ class InstallWorker(QObject):
             runner = factory(self._plan, self._on_event, cancel=self._cancel, force=self._force)
             outcome = runner.run()
             self.result.emit(outcome)
+        except ValueError as exc:  # plan.ChoiceError from the runner's preflight: nothing was changed
+            self.crashed.emit(f"{exc} Nothing was changed.")
         except Exception as exc:
             self.log.append(traceback.format_exc())
             self.crashed.emit(f"Torch Setup hit an internal error while installing: {exc}")

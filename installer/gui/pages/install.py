@@ -48,6 +48,7 @@ class InstallPage(QWizardPage):
         super().__init__()
         self._wizard = wizard
         self.job: Job | None = None
+        self.running = False
         self.log_buffer: LogBuffer | None = None
         self.finished_event: Any = None
         self.crash: str | None = None
@@ -151,7 +152,7 @@ class InstallPage(QWizardPage):
         return bool(_field(result, "ok")) or _field(result, "verify") is not None
 
     def is_running(self) -> bool:
-        return self.job is not None and self.job.running
+        return self.running
 
     # -- running ----------------------------------------------------------------------------------------
 
@@ -197,6 +198,7 @@ class InstallPage(QWizardPage):
         self._tick()
         self._clock.start()
         self._flush_timer.start()
+        self.running = True
         self.job = wizard.start_job(worker)
         self.completeChanged.emit()
 
@@ -209,7 +211,7 @@ class InstallPage(QWizardPage):
             self.begin_cancel()
 
     def begin_cancel(self) -> None:
-        if self.cancelling or self.job is None:
+        if self.cancelling or not self.running or self.job is None:
             return
         self.cancelling = True
         self.cancel_button.setEnabled(False)
@@ -302,6 +304,7 @@ class InstallPage(QWizardPage):
 
     @Slot()
     def on_finished(self) -> None:
+        self.running = False
         self._clock.stop()
         self._flush_timer.stop()
         self.flush_log()

@@ -25,8 +25,15 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from installer.gui.widgets import STATUS_MARK, monospace_font, status_icon
+from installer.gui.widgets import STATUS_MARK, escape, monospace_font, status_icon
 from installer.gui.worker import DetectOutcome, DetectWorker, Job
+
+TOPIC_NAMES = {"os": "System", "cpu": "CPU", "ram": "Memory", "disk": "Disk", "gpu": "GPU", "python": "Python",
+               "conda": "conda", "tools": "Build tools", "network": "Network", "driver": "Driver"}
+
+
+def display_topic(topic: str) -> str:
+    return TOPIC_NAMES.get(topic, topic[:1].upper() + topic[1:])
 
 
 class ReportDialog(QDialog):
@@ -53,6 +60,7 @@ class SystemPage(QWizardPage):
         super().__init__()
         self._wizard = wizard
         self.job: Job | None = None
+        self.detecting = False
         self.error: str | None = None
         self._details: ReportDialog | None = None
         self.setTitle("This computer")
@@ -122,7 +130,7 @@ class SystemPage(QWizardPage):
         return state.report is not None and state.catalog is not None and not self.is_detecting()
 
     def is_detecting(self) -> bool:
-        return self.job is not None and self.job.running
+        return self.detecting
 
     # -- detection --------------------------------------------------------------------------------------
 
@@ -148,6 +156,7 @@ class SystemPage(QWizardPage):
         worker.succeeded.connect(self.on_detected)
         worker.failed.connect(self.on_failed)
         worker.finished.connect(self.on_finished)
+        self.detecting = True
         self.job = wizard.start_job(worker)
         self.completeChanged.emit()
 
@@ -178,6 +187,7 @@ class SystemPage(QWizardPage):
 
     @Slot()
     def on_finished(self) -> None:
+        self.detecting = False
         self.busy.hide()
         self.rescan_button.setEnabled(True)
         self._set_buttons_enabled(self._wizard.state.report is not None)
@@ -186,7 +196,7 @@ class SystemPage(QWizardPage):
     def show_rows(self, rows: list[Any]) -> None:
         self.tree.clear()
         for row in rows:
-            item = QTreeWidgetItem([str(row.topic), str(row.text)])
+            item = QTreeWidgetItem([display_topic(row.topic), str(row.text)])
             item.setIcon(0, status_icon(row.status, self))
             mark = STATUS_MARK.get(row.status, "")
             item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{mark} {row.topic}")
@@ -204,7 +214,7 @@ class SystemPage(QWizardPage):
             self.meaning.clear()
             return
         mark = STATUS_MARK.get(row.status, "")
-        self.meaning.setText(f"{mark} <b>{row.topic}</b>: {row.meaning}")
+        self.meaning.setText(f"{mark} <b>{escape(display_topic(row.topic))}</b>: {escape(row.meaning)}")
 
     def _set_buttons_enabled(self, enabled: bool) -> None:
         for b in (self.details_button, self.copy_button, self.save_button):

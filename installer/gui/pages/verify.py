@@ -72,6 +72,7 @@ class VerifyPage(QWizardPage):
         super().__init__()
         self._wizard = wizard
         self.job: Job | None = None
+        self.running = False
         self.error: str | None = None
         self.setTitle("Checking PyTorch")
         self.setSubTitle("PyTorch was started inside the new environment and asked to compute something.")
@@ -124,7 +125,7 @@ class VerifyPage(QWizardPage):
         return not self.is_running() and (self._wizard.state.verify is not None or self.error is not None)
 
     def is_running(self) -> bool:
-        return self.job is not None and self.job.running
+        return self.running
 
     @Slot()
     def run_probe(self) -> None:
@@ -142,6 +143,7 @@ class VerifyPage(QWizardPage):
         worker.succeeded.connect(self.on_verified)
         worker.failed.connect(self.on_failed)
         worker.finished.connect(self.on_finished)
+        self.running = True
         self.job = self._wizard.start_job(worker)
         self.completeChanged.emit()
 
@@ -157,6 +159,7 @@ class VerifyPage(QWizardPage):
 
     @Slot()
     def on_finished(self) -> None:
+        self.running = False
         self.busy.hide()
         self.rerun_button.setEnabled(True)
         self.completeChanged.emit()

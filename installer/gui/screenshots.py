@@ -1,0 +1,160 @@
+"""Render every wizard page to DIR/NN-page.png for the README and for reviewing the look.
+
+It walks the real wizard: this machine's real detection and a real (dry-run) plan. The Install and
+Verify pages replay a recording of a real install (resources/gui/demo-run.json: the runner's events and
+its VerifyReport) against the plan of this machine, because installing PyTorch for a screenshot would take
+minutes and change the computer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PAGE_FILES = ["01-welcome", "02-system", "03-method", "04-environment", "05-review", "06-install", "07-verify",
+              "08-finish"]
+WINDOW_SIZE = (900, 680)
+
+
+def demo_recording() -> dict[str, Any]:
+    from installer.core.paths import resource
+
+    return dict(json.loads(resource("gui", "demo-run.json").read_text(encoding="utf-8")))
+
+
+class ReplayRunner:
+    """Plays a recorded run back through on_event with the Runner's interface (used for screenshots only)."""
+
+    def __init__(self, plan: Any, on_event: Callable[[Any], None], cancel: threading.Event | None = None,
+                 force: bool = False, recording: dict[str, Any] | None = None) -> None:
+        self.plan = plan
+        self.on_event = on_event
+        self.cancel = cancel or threading.Event()
+        self.recording = recording if recording is not None else demo_recording()
+
+    def run(self) -> Any:
+        from installer.core import events
+        from installer.core.runner import RunResult
+        from installer.core.verify import VerifyReport
+
+        rec = self.recording
+        names = [s.name for s in self.plan.steps]
+        recorded_steps: dict[str, dict[str, Any]] = {s["name"]: s for s in rec.get("steps", [])}
+        recorded_by_kind: dict[str, dict[str, Any]] = {s.get("kind", ""): s for s in rec.get("steps", [])}
+        log_path = rec.get("log_path", "")
+        self.on_event(events.PlanStarted(steps=names, log_path=log_path))
+        total = 0.0
+        step_seconds: dict[str, float] = {}
+        for index, step in enumerate(self.plan.steps):
+            recorded = recorded_steps.get(step.name) or recorded_by_kind.get(step.kind) or {}
+            self.on_event(events.StepStarted(index=index, name=step.name, argv=list(step.argv)))
+            for line in recorded.get("output", []):
+                self.on_event(events.OutputLine(index=index, text=line))
+            for progress in recorded.get("progress", []):
+                self.on_event(events.Progress(index=index, fraction=progress.get("fraction"),
+                                              text=progress.get("text", ""),
+                                              overall=(index + (progress.get("fraction") or 0)) / len(names)))
+            seconds = float(recorded.get("seconds", 0.5))
+            step_seconds[step.name] = seconds
+            total += seconds
+            self.on_event(events.StepFinished(index=index, name=step.name, ok=True, seconds=seconds, returncode=0))
+        self.on_event(events.PlanFinished(ok=True, seconds=total, message="PyTorch is installed and works.",
+                                          log_path=log_path))
+        verify = VerifyReport.from_json(rec["verify"]) if rec.get("verify") else None
+        return RunResult(ok=True, cancelled=False, exit_code=0, verify=verify, diagnoses=[], log_path=log_path,
+                         seconds=total, step_seconds=step_seconds)
+
+
+def _wait(app: Any, done: Callable[[], bool], timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if done():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _settle(app: Any, seconds: float = 0.2) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def render_all(out_dir: Path) -> int:
+    """Walk the wizard page by page and save DIR/NN-page.png for each; returns 0 (1 when a page failed)."""
+    from installer.gui.app import display_available
+
+    if not display_available():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from installer.gui.app import _scratch_settings, make_application
+
+    app = make_application(sys.argv[:1])
+    from installer.gui.wizard import PageId, TorchSetupWizard
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    recording = demo_recording()
+
+    def replay_factory(plan: Any, on_event: Callable[[Any], None], cancel: threading.Event | None = None,
+                       force: bool = False) -> ReplayRunner:
+        return ReplayRunner(plan, on_event, cancel, force, recording=recording)
+
+    wizard = TorchSetupWizard(settings=_scratch_settings(), runner_factory=replay_factory,
+                              torch_source=os.environ.get("TORCH_SETUP_SCREENSHOT_SOURCE") or None)
+    wizard.resize(*WINDOW_SIZE)
+    wizard.show()
+    failures: list[str] = []
+    written: list[str] = []
+
+    def shoot(index: int) -> None:
+        _settle(app)
+        path = out_dir / f"{PAGE_FILES[index]}.png"
+        if not wizard.grab().save(str(path)):
+            failures.append(f"could not write {path}")
+        written.append(str(path))
+
+    shoot(0)
+    wizard.next()
+    system = wizard.page_of(PageId.SYSTEM)
+    if not _wait(app, lambda: wizard.state.report is not None and not system.is_detecting()):
+        failures.append("detection did not finish")
+    shoot(1)
+    for index, page_id in ((2, PageId.METHOD), (3, PageId.ENVIRONMENT), (4, PageId.REVIEW)):
+        wizard.next()
+        if wizard.currentId() != page_id:
+            failures.append(f"could not reach {page_id.name}: {wizard.currentPage().title()}")
+            break
+        if page_id == PageId.ENVIRONMENT:
+            env_page = wizard.page_of(PageId.ENVIRONMENT)
+            _wait(app, env_page.isComplete, 5)
+        shoot(index)
+    if wizard.currentId() == PageId.REVIEW and wizard.currentPage().isComplete():
+        wizard.next()
+        install = wizard.page_of(PageId.INSTALL)
+        if not _wait(app, lambda: wizard.state.result is not None and not install.is_running()):
+            failures.append("the replayed install did not finish")
+        install.log_section.set_expanded(True)
+        shoot(5)
+        wizard.next()
+        verify = wizard.page_of(PageId.VERIFY)
+        _wait(app, lambda: not verify.is_running())
+        shoot(6)
+        wizard.next()
+        shoot(7)
+    else:
+        failures.append("the review page has no plan")
+    wizard.stop_jobs()
+    wizard.hide()
+    for path in written:
+        print(path)
+    for failure in failures:
+        print(f"screenshots: {failure}", file=sys.stderr)
+    return 1 if failures else 0
