@@ -10,7 +10,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from installer.core.plan import redact_url
 from installer.core.report import NetworkInfo
@@ -49,6 +50,13 @@ def url_answers(url: str, timeout: float = 2.0) -> tuple[bool, str]:
         return False, str(reason)
 
 
+def _answer(future: Future[tuple[bool, str]], timeout: float) -> tuple[bool, str]:
+    try:
+        return future.result(timeout=timeout + 0.25)
+    except FutureTimeout:
+        return False, f"no answer within {timeout:g} s"
+
+
 def detect_network(env: Mapping[str, str] | None = None, timeout: float = 2.0,
                    check: Callable[[str, float], tuple[bool, str]] = url_answers,
                    proxies: Mapping[str, str] | None = None) -> NetworkInfo:
@@ -58,15 +66,17 @@ def detect_network(env: Mapping[str, str] | None = None, timeout: float = 2.0,
     info = NetworkInfo(checked=True,
                        proxies=redacted_proxies(urllib.request.getproxies() if proxies is None else proxies))
     index, origin = default_index_url(env)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        torch_future = pool.submit(check, PYTORCH_INDEX, timeout)
-        index_future = pool.submit(check, index, timeout) if index else None
-        info.pytorch_index, torch_detail = torch_future.result()
-        details = [f"PyTorch index: {torch_detail}"]
-        if index_future is not None and index:
-            info.package_index, index_detail = index_future.result()
-            details.append(f"package index {redact_url(index)} ({origin}): {index_detail}")
-        else:
-            details.append(f"package index not checked: {origin}")
+    # urllib's timeout is per socket operation; the deadline below bounds the whole check.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="network")
+    torch_future = pool.submit(check, PYTORCH_INDEX, timeout)
+    index_future = pool.submit(check, index, timeout) if index else None
+    pool.shutdown(wait=False)
+    info.pytorch_index, torch_detail = _answer(torch_future, timeout)
+    details = [f"PyTorch index: {torch_detail}"]
+    if index_future is not None and index:
+        info.package_index, index_detail = _answer(index_future, timeout)
+        details.append(f"package index {redact_url(index)} ({origin}): {index_detail}")
+    else:
+        details.append(f"package index not checked: {origin}")
     info.detail = "; ".join(details)
     return info
