@@ -262,6 +262,7 @@ class InterruptedRun:
     leftovers: list[str]  # paths that run created and that still exist
     quarantined: list[Quarantine]  # earlier environments it had moved aside and not put back
     journal_path: str
+    kept: list[str] = field(default_factory=list)  # after cleanup(): what was left in place, and why
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -335,19 +336,23 @@ def _made_by_run(entry: CreatedPath, journal: Journal) -> bool:
     return False
 
 
-def cleanup(run: InterruptedRun) -> tuple[list[str], list[str]]:
+def cleanup(run: InterruptedRun) -> list[str]:
     """Remove the leftovers of an interrupted run and put back what it moved aside.
 
-    Returns (what was removed or restored, what was left in place and why). Only paths that carry our
-    marker of that run, or that the journal says that run created (and that look like it), are removed.
+    Returns what was removed or restored; what was left in place, and why, goes to run.kept. Only paths
+    that carry our marker of that run, or that the journal says that run created (and that look like
+    it), are removed. The journal is forgotten once nothing is left to resolve.
     """
+    run.kept = []
     journal_file = Path(run.journal_path)
     try:
         journal = Journal.from_json(json.loads(journal_file.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [], [f"the journal {journal_file} cannot be read: {exc}"]
+        run.kept.append(f"the journal {journal_file} cannot be read: {exc}")
+        return []
     if _alive(journal):
-        return [], ["that install is still running"]
+        run.kept.append("that install is still running")
+        return []
     done: list[str] = []
     kept: list[str] = []
     for entry in reversed(journal.created):
@@ -369,4 +374,5 @@ def cleanup(run: InterruptedRun) -> tuple[list[str], list[str]]:
     kept += journal._restore_quarantine(done)
     if not kept:
         journal_file.unlink(missing_ok=True)
-    return done, kept
+    run.kept = kept
+    return done

@@ -75,8 +75,8 @@ def test_killed_run_is_found_and_cleaned(tmp_path: Path) -> None:
     run = runs[0]
     assert run.leftovers == [str(env)]
     assert str(env) in run.describe()
-    done, kept = cleanup(run)
-    assert done == [str(env)] and kept == []
+    done = cleanup(run)
+    assert done == [str(env)] and run.kept == []
     assert not env.exists()
     assert interrupted_runs() == []
 
@@ -102,8 +102,8 @@ def test_cleanup_leaves_a_folder_nothing_shows_we_made(tmp_path: Path) -> None:
     (env / "thesis.tex").write_text("someone else's work")  # made after the crash by someone else
     _fake_journal(tmp_path, [{"path": str(env), "kind": "env", "existed": False}])
     [run] = interrupted_runs()
-    done, kept = cleanup(run)
-    assert done == [] and "left in place" in kept[0]
+    done = cleanup(run)
+    assert done == [] and "left in place" in run.kept[0]
     assert (env / "thesis.tex").read_text() == "someone else's work"
     assert Path(run.journal_path).exists(), "kept while something is unresolved"
 
@@ -114,8 +114,8 @@ def test_cleanup_removes_unmarked_venv_made_during_the_run(tmp_path: Path) -> No
     (env / "pyvenv.cfg").write_text("home = /usr/bin\n")  # the run died inside `uv venv`, before the marker
     _fake_journal(tmp_path, [{"path": str(env), "kind": "env", "existed": False}])
     [run] = interrupted_runs()
-    done, kept = cleanup(run)
-    assert done == [str(env)] and kept == [] and not env.exists()
+    done = cleanup(run)
+    assert done == [str(env)] and run.kept == [] and not env.exists()
 
 
 def test_cleanup_ignores_a_marker_of_another_run(tmp_path: Path) -> None:
@@ -124,8 +124,7 @@ def test_cleanup_ignores_a_marker_of_another_run(tmp_path: Path) -> None:
     write_marker(env, "some-other-run", {})
     _fake_journal(tmp_path, [{"path": str(env), "kind": "env", "existed": False}])
     [run] = interrupted_runs()
-    done, _ = cleanup(run)
-    assert done == [] and env.is_dir()
+    assert cleanup(run) == [] and env.is_dir()
 
 
 def test_cleanup_puts_back_a_quarantined_env(tmp_path: Path) -> None:
@@ -138,8 +137,8 @@ def test_cleanup_puts_back_a_quarantined_env(tmp_path: Path) -> None:
                   [{"original": str(env), "moved_to": str(moved)}])
     [run] = interrupted_runs()
     assert run.quarantined and str(moved) in run.describe()
-    _done, kept = cleanup(run)
-    assert kept == [] and (env / "site.txt").read_text() == "old env" and not moved.exists()
+    assert cleanup(run) == [f"restored {env}"]
+    assert run.kept == [] and (env / "site.txt").read_text() == "old env" and not moved.exists()
 
 
 def test_damaged_journal_files_are_ignored(tmp_path: Path) -> None:
