@@ -185,6 +185,8 @@ class _Planner:
         release, version = self._pick_release()
         python, python_exe = self._pick_python(release)
         build = self._pick_build(release, version, python)
+        if c.method == "source":
+            build = self._source_build(build)
         self.reasons += build.reasons
         self.warnings += build.warnings
         env = self._env_path(release, build)
