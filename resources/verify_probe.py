@@ -33,12 +33,14 @@ RTOL = 2e-3
 
 _real_stdout = sys.stdout
 _steps: List[Tuple[str, float]] = []
+_announce_steps = True  # --json: progress lines on stdout tell the parent where a crash happened
 
 
 def step(text: str) -> None:
     _steps.append((text, time.perf_counter()))
-    _real_stdout.write(f"{STEP} {text}\n")
-    _real_stdout.flush()
+    if _announce_steps:
+        _real_stdout.write(f"{STEP} {text}\n")
+        _real_stdout.flush()
 
 
 def step_seconds(end: float) -> Dict[str, float]:
@@ -566,6 +568,7 @@ def cuda_arch_compatible(capability: str, arch_list: List[str]) -> Tuple[bool, s
     if not arch_list:
         return True, "this build reports no arch list"
     sm = f"sm_{major}{minor}"
+    exact = []
     sass = []
     ptx = []
     for entry in arch_list:
@@ -576,13 +579,15 @@ def cuda_arch_compatible(capability: str, arch_list: List[str]) -> Tuple[bool, s
         if kind == "sm":
             if suffix == "a" and (emaj, emin) != (major, minor):
                 continue
-            if emaj == major and emin <= minor:
+            if (emaj, emin) == (major, minor):
+                exact.append(entry)
+            elif emaj == major and emin < minor:
                 sass.append(entry)
         elif kind == "compute" and suffix != "a" and (emaj, emin) <= (major, minor):
             ptx.append(entry)
     listing = " ".join(arch_list)
-    if sm in arch_list:
-        return True, f"{sm} is in this build's arch list"
+    if exact:
+        return True, f"{exact[0]} is in this build's arch list"
     if sass:
         return True, f"{sm} runs {sass[-1]} kernels (same major, lower minor)"
     if ptx:
@@ -610,6 +615,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--require", action="append", default=[], help="a package that must be installed")
     parser.add_argument("--bench-seconds", type=float, default=0.5, help="matmul throughput budget; 0 skips it")
     args = parser.parse_args(argv)
+    global _announce_steps
+    _announce_steps = bool(args.json)
     # Library chatter (warnings printed with print()) goes to stderr while we work.
     sys.stdout = sys.stderr
     try:
