@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-url", metavar="URL", default="https://download.pytorch.org/whl",
                    help="the wheel index to learn from (default: PyTorch's)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds allowed for --refresh")
+    p.add_argument("--platform", metavar="KEY",
+                   help="only this platform: linux-x86_64, linux-arm64, windows-x86_64, windows-arm64, macos-arm64, "
+                   "macos-x86_64")
     p.add_argument("--json", action="store_true", help="print the catalog as JSON")
 
     p = sub.add_parser("cleanup", help="find runs that were interrupted and remove what they left behind")
@@ -441,10 +444,20 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             return EXIT_FAILED
     else:
         catalog = catalog_mod.Catalog.load()
+    platforms = {p for release in catalog.releases for p in release.platforms()}
+    if args.platform and args.platform not in platforms:
+        raise UsageError(f"Unknown platform {args.platform!r}: choose one of {', '.join(sorted(platforms))}.")
     if args.json:
-        print(json.dumps(catalog.to_json(), indent=2, ensure_ascii=False))
+        import dataclasses
+
+        releases = [dataclasses.asdict(r) for r in catalog.releases
+                    if not args.platform or args.platform in r.platforms()]
+        data = {"as_of": catalog.as_of, "refreshed_at": catalog.refreshed_at, "notes": catalog.notes,
+                "releases": releases}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
         return EXIT_OK
-    print(catalog.summary())
+    for line in catalog_mod.summary_lines(catalog, args.platform):
+        print(line)
     return EXIT_OK
 
 
