@@ -119,7 +119,9 @@ def make_plan(engine: str, env: Path, python: str, wheels: str) -> Plan:
         from installer.core import planner  # type: ignore[attr-defined,unused-ignore]
         from installer.core.catalog import Catalog
         from installer.core.detect import detect
+        from installer.core.uvbin import uv_executable
     except ImportError:
         return hand_plan(engine, env, python, wheels)
     report = detect(offline=True, env_dir=str(env.parent))
-    return planner.make_plan(report, choices_for(engine, env, python, wheels), Catalog.load())
+    return planner.make_plan(report, choices_for(engine, env, python, wheels), Catalog.load(),
+                             uv=uv_executable())

@@ -297,3 +297,12 @@ def test_signal_handlers_set_cancel_and_restore() -> None:
         assert cancel.wait(5)
         assert handlers.received == [signal.SIGTERM]
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_failure_carries_a_diagnosis(tmp_path: Path) -> None:
+    pytest.importorskip("installer.core.diagnose")
+    rec = Recorder()
+    result = Runner(plan_for(tmp_path / "env", [step(tmp_path, "install", FAIL, kind="install")]), rec).run()
+    assert result.exit_code == 1
+    assert result.diagnoses and result.diagnoses[0].category == "no-matching-wheel"
+    assert rec.of(PlanFinished)[0].diagnoses[0]["category"] == "no-matching-wheel"
