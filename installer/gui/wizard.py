@@ -238,11 +238,14 @@ class TorchSetupWizard(QWizard):
         geometry = self.settings().value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        else:
-            self.resize(QSize(860, 640))
+        # The size separately: restoreGeometry() shrinks a window that a smaller screen cannot hold, and the
+        # size is what people notice.
+        size = self.settings().value("window/size")
+        self.resize(size if isinstance(size, QSize) and size.isValid() else QSize(860, 640))
 
     def _save_geometry(self) -> None:
         self.settings().setValue("window/geometry", self.saveGeometry())
+        self.settings().setValue("window/size", self.size())
         self.settings().sync()
 
 

@@ -149,10 +149,11 @@ def test_bad_locations_are_refused_inline(qtbot: Any, make_wizard: Any, catalog:
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(10**12, 10**12 - 100 * 2**20, 100 * 2**20))
-    refused(str(tmp_path), "fresh", "free")
-    monkeypatch.undo()
-    page.location_edit.setText(str(tmp_path))
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "disk_usage", lambda _p: usage(10**12, 10**12 - 100 * 2**20, 100 * 2**20))
+        refused(str(tmp_path), "fresh", "free")
+    page.name_edit.setText("fresh2")
+    page.name_edit.setText("fresh")
     qtbot.waitUntil(page.isComplete)
     assert wizard.state.choices.env == str(tmp_path / "fresh")
     assert occupied.joinpath("work", "thesis.tex").read_text() == "precious"
@@ -189,19 +190,30 @@ def test_advanced_settings_are_validated(qtbot: Any, make_wizard: Any, catalog: 
     qtbot.waitUntil(page.isComplete)
     assert not page.advanced.is_expanded()
     page.index_edit.setText("http://insecure.example.org/simple")
-    qtbot.waitUntil(lambda: not page.isComplete())
+    qtbot.waitUntil(lambda: "https" in page.advanced_problem.text())
+    assert not page.isComplete()
     assert page.advanced.is_expanded()
-    assert "https" in page.advanced_problem.text()
     page.index_edit.clear()
     page.source_combo.setCurrentIndex(page.source_combo.findData("folder"))
     page.source_edit.setText(str(tmp_path / "no-such-folder"))
     qtbot.waitUntil(lambda: not page.isComplete() and "folder" in page.advanced_problem.text())
     page.source_edit.setText(str(tmp_path))
+    qtbot.waitUntil(lambda: "no torch wheel" in page.problem_label.text())
+    # the planner only reads wheel names here; nothing is installed from this file
+    (tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    page.source_edit.setText(str(tmp_path) + "/")
+    page.source_edit.setText(str(tmp_path))
     page.jupyter_check.setChecked(True)
+    # that machine has Pythons 3.10 and 3.12 only: the cp311 wheel needs a managed 3.11, which uv can fetch
+    qtbot.waitUntil(page.isComplete)
+    assert page.python_combo.currentData() == "managed:3.11"
     page.engine_combo.setCurrentIndex(page.engine_combo.findData("pip"))
+    qtbot.waitUntil(lambda: "pip engine cannot download" in page.problem_label.text())
+    page.engine_combo.setCurrentIndex(page.engine_combo.findData("uv"))
     qtbot.waitUntil(page.isComplete)
     choices = wizard.state.choices
-    assert (choices.torch_source, choices.jupyter, choices.engine) == (str(tmp_path), True, "pip")
+    assert (choices.torch_source, choices.jupyter, choices.engine, choices.python) == (
+        str(tmp_path), True, "uv", "3.11")
 
 
 def test_review_is_a_commit_page_with_commands_and_answer_file(qtbot: Any, make_wizard: Any, catalog: Any,
@@ -231,7 +243,8 @@ def test_keyboard_focus_and_accessible_names(qtbot: Any, make_wizard: Any, catal
     wizard = make_wizard(detect_fn=recorded_detect("linux-rtx4090"), catalog=catalog)
     for page_id in PageId:
         page = wizard.page(int(page_id))
-        for widget in page.findChildren((QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit)):
+        widgets = [w for kind in (QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit) for w in page.findChildren(kind)]
+        for widget in widgets:
             if widget.parent() is not None and "qt_" in widget.objectName():
                 continue
             assert widget.accessibleName(), f"{PageId(page_id).name}: {type(widget).__name__} {widget.text() if hasattr(widget, 'text') else ''}"

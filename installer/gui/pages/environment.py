@@ -81,6 +81,7 @@ class EnvironmentPage(QWizardPage):
         super().__init__()
         self._wizard = wizard
         self._loading = False
+        self._pythons_for: tuple[Any, ...] | None = None  # the choices the Python list was made for
         self.problem: str | None = None
         self.setTitle("The new environment")
         self.setSubTitle("PyTorch goes into a folder of its own, so nothing else on this computer changes.")
@@ -241,10 +242,15 @@ class EnvironmentPage(QWizardPage):
 
     # -- Pythons ----------------------------------------------------------------------------------------
 
+    def _python_key(self) -> tuple[Any, ...]:
+        c = self._wizard.state.choices
+        return (c.method, c.torch, c.backend, c.engine, c.torch_source, c.index_url, tuple(c.packages))
+
     def _fill_pythons(self) -> None:
         """Offer the Pythons with which the planner can make a plan; say which were left out and why."""
         wizard = self._wizard
         choices = wizard.state.choices
+        self._pythons_for = self._python_key()
         previous = self.python_combo.currentData()
         self.python_combo.clear()
         left_out: list[str] = []
@@ -296,7 +302,11 @@ class EnvironmentPage(QWizardPage):
         self.python_note.setVisible(bool(notes))
 
     def _managed_version(self) -> str | None:
+        """The Python version uv would download: the planner's own pick when it already needs one."""
         wizard = self._wizard
+        plan, _err = wizard.try_plan(wizard.choices_copy(python=None, env=None))
+        if plan is not None and getattr(plan, "python_executable", "x") is None:
+            return str(plan.python)
         for version in MANAGED_CANDIDATES:
             plan, _err = wizard.try_plan(wizard.choices_copy(python=version, env=None))
             if plan is not None and getattr(plan, "python_executable", "x") is None:
@@ -363,6 +373,16 @@ class EnvironmentPage(QWizardPage):
         choices.torch_source = self.torch_source() or "pytorch"
         choices.index_url = self.index_edit.text().strip() or None
         choices.jupyter = self.jupyter_check.isChecked()
+        if self._python_key() != self._pythons_for or self.python_combo.count() == 0:
+            # which Pythons fit depends on the engine and the wheel source: offer them afresh
+            self._loading = True
+            try:
+                self._fill_pythons()
+            finally:
+                self._loading = False
+            data = self.python_combo.currentData()
+            choices.python = (str(data).split(":", 1)[1] if str(data).startswith(MANAGED + ":") else
+                              (str(data) if data is not None else None))
 
         advanced_problem = self._check_advanced()
         plan = None
