@@ -40,8 +40,9 @@ def _real_detect(**kwargs: Any) -> Any:
 
 def _real_make_plan(report: Any, choices: Choices, catalog: Any) -> Any:
     from installer.core.planner import make_plan
+    from installer.core.uvbin import uv_executable
 
-    return make_plan(report, choices, catalog)
+    return make_plan(report, choices, catalog, uv=uv_executable())
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
