@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="prove an environment's PyTorch works on every device")
     p.add_argument("--python", metavar="PATH", required=True, help="the environment's python executable")
     p.add_argument("--expect", metavar="BACKEND", help="the backend that must be running (cpu, cu126, mps, ...)")
+    p.add_argument("--require", metavar="PKG", nargs="+", choices=["torchvision", "torchaudio"],
+                   help="fail unless these packages import and match torch")
     p.add_argument("--json", action="store_true", help="print the VerifyReport as JSON")
     p.add_argument("--timeout", type=float, default=600.0, help=argparse.SUPPRESS)
     _add_system_args(p)
@@ -367,7 +369,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
         if not is_backend_name(expect) or expect == "auto":
             raise UsageError(f"Unknown backend {expect!r}: use cpu, cuXXX, rocmX.Y, xpu or mps.")
-    report = verify_python(str(python), expect=expect, timeout=args.timeout)
+    report = verify_python(str(python), expect=expect, timeout=args.timeout, require=args.require)
     diagnoses: list[Any] = []
     if not report.ok:
         from installer.core.diagnose import diagnose_facts
@@ -386,8 +388,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _print_verify(report: Any, diagnoses: list[Any]) -> None:
     print(f"torch {report.torch or '(not importable)'}  CUDA {report.cuda or '-'}  running on: {report.backend or '-'}")
     for device in report.devices or []:
-        name = device.get("name", "?") if isinstance(device, dict) else str(device)
-        print(f"  device: {name}")
+        capability = f", compute {device.capability}" if device.capability else ""
+        kernel = {True: "kernel ✓", False: "kernel ✗", None: "kernel not run"}[device.kernel_ok]
+        print(f"  {device.device}: {device.name or '?'}{capability} ({kernel})")
     for check in report.checks:
         print(f"  {'✓' if check.ok else '✗'} {check.name}: {check.detail}")
     if report.throughput_gflops:
@@ -398,13 +401,16 @@ def _print_verify(report: Any, diagnoses: list[Any]) -> None:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from installer.core.diagnose import diagnose_facts, diagnose_text
+    from installer.core.diagnose import DiagnoseError, diagnose_facts, diagnose_file
 
     if not args.log and not args.verify_report:
         raise UsageError("Give a log file to diagnose (or --verify-report FILE).")
     diagnoses = []
     if args.log:
-        diagnoses.extend(diagnose_text(_read_text_file(Path(args.log), "log")))
+        try:
+            diagnoses.extend(diagnose_file(args.log))
+        except DiagnoseError as exc:
+            raise UsageError(str(exc)) from None
     if args.verify_report:
         from installer.core.verify import VerifyReport
 

@@ -53,7 +53,7 @@ def test_version() -> None:
         (["plan", "--backend", "cuda-please"], "Unknown compute platform"),
         (["verify", "--python", "/no/such/python"], "does not exist"),
         (["verify", "--python", sys.executable, "--expect", "gpu"], "Unknown backend"),
-        (["diagnose", "/no/such/log.txt"], "does not exist"),
+        (["diagnose", "/no/such/log.txt"], "no such log file"),
         (["diagnose"], "Give a log file"),
         (["detect", "--system", "/no/such/report.json"], "no such report file"),
     ],
