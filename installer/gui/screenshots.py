@@ -28,6 +28,54 @@ def demo_recording() -> dict[str, Any]:
     return dict(json.loads(resource("gui", "demo-run.json").read_text(encoding="utf-8")))
 
 
+def record_demo_run(out: Path, python: str, wheels: str, work: Path) -> int:
+    """Install the torch CPU wheel for real (pip method) and keep what the screenshots replay."""
+    from installer.core.catalog import Catalog
+    from installer.core.detect import detect
+    from installer.core.plan import Choices
+    from installer.core.planner import make_plan
+    from installer.core.runner import Runner
+    from installer.core.uvbin import uv_executable
+
+    env = work / "pytorch"
+    report = detect(offline=True, env_dir=str(work))
+    choices = Choices(method="pip", torch="latest", backend="cpu", python=python, env=str(env), torch_source=wheels)
+    plan = make_plan(report, choices, Catalog.load(), uv=uv_executable())
+    steps: list[dict[str, Any]] = [{"name": s.name, "kind": s.kind, "output": [], "progress": []} for s in plan.steps]
+
+    def on_event(ev: Any) -> None:
+        if ev.type == "output" and len(steps[ev.index]["output"]) < 400:
+            steps[ev.index]["output"].append(ev.text.replace(str(env), "{env}"))
+        elif ev.type == "progress" and len(steps[ev.index]["progress"]) < 400:
+            steps[ev.index]["progress"].append({"fraction": ev.fraction, "text": ev.text})
+        elif ev.type == "step-finished":
+            steps[ev.index]["seconds"] = round(ev.seconds, 2)
+
+    result = Runner(plan, on_event).run()
+    if not result.ok:
+        print(result.message, file=sys.stderr)
+        return 1
+    for step in steps:  # keep a dozen progress points per step: enough to look real
+        points = step["progress"]
+        step["progress"] = points[:: max(1, len(points) // 12)] + points[-1:] if points else []
+    data = {"recorded": "a real `pip` install of the torch CPU wheel by Torch Setup, replayed for screenshots",
+            "log_name": Path(result.log_path).name, "steps": steps,
+            "verify": _swap(result.verify.to_json(), str(env), "{env}") if result.verify is not None else None}
+    out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def _swap(data: Any, old: str, new: str) -> Any:
+    """Replace a path inside every string of a JSON-like structure."""
+    if isinstance(data, str):
+        return data.replace(old, new)
+    if isinstance(data, list):
+        return [_swap(v, old, new) for v in data]
+    if isinstance(data, dict):
+        return {k: _swap(v, old, new) for k, v in data.items()}
+    return data
+
+
 class ReplayRunner:
     """Plays a recorded run back through on_event with the Runner's interface (used for screenshots only)."""
 
@@ -40,6 +88,7 @@ class ReplayRunner:
 
     def run(self) -> Any:
         from installer.core import events
+        from installer.core.paths import log_dir
         from installer.core.runner import RunResult
         from installer.core.verify import VerifyReport
 
@@ -47,7 +96,7 @@ class ReplayRunner:
         names = [s.name for s in self.plan.steps]
         recorded_steps: dict[str, dict[str, Any]] = {s["name"]: s for s in rec.get("steps", [])}
         recorded_by_kind: dict[str, dict[str, Any]] = {s.get("kind", ""): s for s in rec.get("steps", [])}
-        log_path = rec.get("log_path", "")
+        log_path = str(log_dir() / rec.get("log_name", "install.log"))
         self.on_event(events.PlanStarted(steps=names, log_path=log_path))
         total = 0.0
         step_seconds: dict[str, float] = {}
@@ -55,7 +104,7 @@ class ReplayRunner:
             recorded = recorded_steps.get(step.name) or recorded_by_kind.get(step.kind) or {}
             self.on_event(events.StepStarted(index=index, name=step.name, argv=list(step.argv)))
             for line in recorded.get("output", []):
-                self.on_event(events.OutputLine(index=index, text=line))
+                self.on_event(events.OutputLine(index=index, text=line.replace("{env}", self.plan.env)))
             for progress in recorded.get("progress", []):
                 self.on_event(events.Progress(index=index, fraction=progress.get("fraction"),
                                               text=progress.get("text", ""),
@@ -66,7 +115,7 @@ class ReplayRunner:
             self.on_event(events.StepFinished(index=index, name=step.name, ok=True, seconds=seconds, returncode=0))
         self.on_event(events.PlanFinished(ok=True, seconds=total, message="PyTorch is installed and works.",
                                           log_path=log_path))
-        verify = VerifyReport.from_json(rec["verify"]) if rec.get("verify") else None
+        verify = VerifyReport.from_json(_swap(rec["verify"], "{env}", self.plan.env)) if rec.get("verify") else None
         return RunResult(ok=True, cancelled=False, exit_code=0, verify=verify, diagnoses=[], log_path=log_path,
                          seconds=total, step_seconds=step_seconds)
 
@@ -158,3 +207,19 @@ def render_all(out_dir: Path) -> int:
     for failure in failures:
         print(f"screenshots: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="record the run the screenshots replay, or render them")
+    parser.add_argument("--record", metavar="JSON", help="install for real and write the recording here")
+    parser.add_argument("--python", help="the base Python for --record")
+    parser.add_argument("--wheels", help="a folder with the torch wheel for --record")
+    parser.add_argument("out", nargs="?", help="folder for the PNGs")
+    ns = parser.parse_args()
+    if ns.record:
+        with tempfile.TemporaryDirectory() as work:
+            sys.exit(record_demo_run(Path(ns.record), ns.python, ns.wheels, Path(work)))
+    sys.exit(render_all(Path(ns.out or "screenshots")))

@@ -121,7 +121,7 @@ class CommandLine(QWidget):
 def human_mib(mib: float | int | None) -> str:
     if mib is None:
         return "unknown"
-    if mib >= 1024:
+    if mib >= 1000:
         return f"{mib / 1024:.1f} GB"
     return f"{int(mib)} MB"
 
@@ -141,3 +141,11 @@ def escape(text: object) -> str:
     import html
 
     return html.escape(str(text))
+
+
+def linkify(text: object) -> str:
+    """Escape text for a rich-text label and make its web addresses clickable."""
+    import re
+
+    escaped = escape(text)
+    return re.sub(r"(https?://[^\s<>()]+[^\s<>().,;:])", r'<a href="\1">\1</a>', escaped)

@@ -100,16 +100,20 @@ class EnvironmentPage(QWizardPage):
         location_row.addWidget(self.browse_button)
         self.path_label = QLabel(where)
         self.path_label.setWordWrap(True)
+        self.path_label.setTextFormat(Qt.TextFormat.RichText)
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setAccessibleName("The folder that will be created")
         self.problem_label = QLabel(where)
         self.problem_label.setWordWrap(True)
+        self.problem_label.setTextFormat(Qt.TextFormat.RichText)
         self.problem_label.setAccessibleName("Problem with the name or location")
         form = QFormLayout(where)
         form.addRow("&Name:", self.name_edit)
-        form.addRow("&Location:", location_row)
-        form.addRow("", self.path_label)
-        form.addRow("", self.problem_label)
+        location_label = QLabel("&Location:", where)
+        location_label.setBuddy(self.location_edit)
+        form.addRow(location_label, location_row)
+        form.addRow(self.path_label)
+        form.addRow(self.problem_label)
 
         # Python ---------------------------------------------------------------------------------------
         python_box = QGroupBox("Python", self)
@@ -117,6 +121,7 @@ class EnvironmentPage(QWizardPage):
         self.python_combo.setAccessibleName("Python for the environment")
         self.python_note = QLabel(python_box)
         self.python_note.setWordWrap(True)
+        self.python_note.setTextFormat(Qt.TextFormat.RichText)
         self.python_note.setAccessibleName("About the Python choice")
         python_layout = QVBoxLayout(python_box)
         python_layout.addWidget(self.python_combo)
@@ -146,14 +151,15 @@ class EnvironmentPage(QWizardPage):
         self.jupyter_check.setAccessibleName("Register as a Jupyter kernel")
         self.advanced_problem = QLabel(advanced)
         self.advanced_problem.setWordWrap(True)
+        self.advanced_problem.setTextFormat(Qt.TextFormat.RichText)
         self.advanced_problem.setAccessibleName("Problem with the advanced settings")
         adv_form = QFormLayout(advanced)
         adv_form.addRow("&Engine:", self.engine_combo)
         adv_form.addRow("PyTorch &from:", self.source_combo)
-        adv_form.addRow("", source_row)
+        adv_form.addRow("", source_row)  # the combo above is the buddy of "PyTorch from"
         adv_form.addRow("Other packages &index:", self.index_edit)
         adv_form.addRow("", self.jupyter_check)
-        adv_form.addRow("", self.advanced_problem)
+        adv_form.addRow(self.advanced_problem)
         self.advanced = CollapsibleSection("Advanced", advanced, expanded=False, parent=self)
 
         layout = QVBoxLayout(self)
@@ -297,9 +303,26 @@ class EnvironmentPage(QWizardPage):
             notes.append("None of the Pythons on this computer fits this PyTorch, so Torch Setup will download "
                          "one just for this environment (it does not change the rest of the computer).")
         if left_out:
-            notes.append("Not offered: " + "; ".join(escape(x) for x in left_out[:4]))
+            supported = self._supported_range()
+            versions = ", ".join(dict.fromkeys(x.split(" ", 1)[0] for x in left_out))
+            notes.append(f"Not offered: Python {escape(versions)}"
+                         + (f" (PyTorch {escape(supported[0])} needs Python {escape(supported[1])})." if supported
+                            else ".") + " Hover here for details.")
         self.python_note.setText("<br>".join(notes))
+        self.python_note.setToolTip("\n".join(left_out))
         self.python_note.setVisible(bool(notes))
+
+    def _supported_range(self) -> tuple[str, str] | None:
+        """(torch version, "3.10–3.14") for the chosen release on this platform, when the catalog knows it."""
+        state = self._wizard.state
+        try:
+            from installer.core.catalog import platform_key
+
+            torch = state.choices.torch
+            release = state.catalog.latest() if torch in ("latest", "nightly") else state.catalog.release(torch)
+            return str(release.version), str(release.python_range(platform_key(state.report.os)).text())
+        except Exception:
+            return None
 
     def _managed_version(self) -> str | None:
         """The Python version uv would download: the planner's own pick when it already needs one."""

@@ -135,6 +135,7 @@ class FinishPage(QWizardPage):
         super().__init__()
         self._wizard = wizard
         self.setTitle("Done")
+        self.setSubTitle("How to use the new environment.")
         self.setFinalPage(True)
 
         self.headline = QLabel(self)
@@ -216,12 +217,13 @@ class FinishPage(QWizardPage):
         self.python_line.set_text(shlex.join([env_python]) if env_python else "")
         self.try_line.set_text(shlex.join([env_python or "python", "-c", "import torch; print(torch.rand(2, 3))"]))
         name = Path(plan.env).name
-        jupyter = ("It was registered as a Jupyter kernel: pick <b>" + escape(name) + "</b> in Jupyter's kernel list."
+        jupyter = ("it is registered as a Jupyter kernel: pick <b>" + escape(name) + "</b> in Jupyter's kernel list."
                    if state.choices.jupyter else
-                   "Jupyter: install <code>ipykernel</code> into the environment, then run "
+                   "install <code>ipykernel</code> into the environment, then run "
                    f"<code>{escape(shlex.join([env_python, '-m', 'ipykernel', 'install', '--user', '--name', name]))}</code>.")
         self.hints.setText(
-            "<b>VS Code:</b> open the Command Palette (Ctrl+Shift+P), run <i>Python: Select Interpreter</i>, "
+            f"<b>VS Code:</b> open the Command Palette ({'⇧⌘P' if self._os_name() == 'macos' else 'Ctrl+Shift+P'}), "
+            "run <i>Python: Select Interpreter</i>, "
             f"and enter <code>{escape(env_python)}</code>.<br><b>Jupyter:</b> {jupyter}")
         self.log_button.setEnabled(bool(state.log_path))
         self.folder_button.setEnabled(Path(plan.env).exists())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -35,6 +35,7 @@ from installer.gui.worker import InstallWorker, Job, LogBuffer
 
 LOG_VIEW_MAX_LINES = 5000  # the window keeps the tail; the log file keeps everything
 LOG_FLUSH_MS = 100
+RUNNING_SUBTITLE = "You can keep working meanwhile. Stopping removes everything this run created."
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -58,11 +59,13 @@ class InstallPage(QWizardPage):
         self._steps_done = 0
         self.lines_shown = 0
         self.setTitle("Installing")
-        self.setSubTitle("You can keep working meanwhile. Cancel removes everything this run created.")
+        self.setSubTitle(RUNNING_SUBTITLE)
 
         self.steps = QListWidget(self)
         self.steps.setAccessibleName("Steps")
         self.steps.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.steps.setIconSize(QSize(16, 16))
+        self.steps.setSelectionMode(QListWidget.SelectionMode.NoSelection)
         self.overall = QProgressBar(self)
         self.overall.setRange(0, 1000)
         self.overall.setAccessibleName("Overall progress")
@@ -187,6 +190,7 @@ class InstallPage(QWizardPage):
         self.cancel_button.setEnabled(True)
         self.cancel_button.show()
         self.setTitle("Installing")
+        self.setSubTitle(RUNNING_SUBTITLE)
         self.log_buffer = LogBuffer()
         worker = InstallWorker(plan, runner_factory=wizard.runner_factory, force=state.choices.force,
                                log=self.log_buffer)
@@ -321,12 +325,16 @@ class InstallPage(QWizardPage):
         ok_color, fail_color, warn_color = (status_color(s, self) for s in ("ok", "fail", "warn"))
         if result is None:
             self.setTitle("The installation stopped")
+            self.setSubTitle("Torch Setup hit a problem before the installation could finish.")
             self.status.setText(f"<span style='color:{fail_color}'>✗ {escape(self.crash or 'No result.')}</span>")
             self.retry_button.show()
             return
         seconds = float(_field(result, "seconds", 0.0) or 0.0)
+        if seconds:
+            self.elapsed_label.setText(f"Took {human_seconds(seconds)}")
         if _field(result, "cancelled"):
             self.setTitle("Installation cancelled")
+            self.setSubTitle("You stopped the installation.")
             self.current_label.setText("Cancelled.")
             self.status.setText(self._rollback_text())
             self.retry_button.setText("&Start again")
@@ -334,6 +342,7 @@ class InstallPage(QWizardPage):
             return
         if _field(result, "ok"):
             self.setTitle("PyTorch is installed")
+            self.setSubTitle("Every step finished.")
             self.overall.setValue(1000)
             self.current_label.setText(f"<span style='color:{ok_color}'>✓ Installed in {human_seconds(seconds)}."
                                        "</span> Press Next to see what the check found.")
@@ -341,10 +350,12 @@ class InstallPage(QWizardPage):
         verify = _field(result, "verify")
         if verify is not None:
             self.setTitle("Installed, but the check failed")
+            self.setSubTitle("PyTorch was installed, but it did not pass the check.")
             self.current_label.setText(f"<span style='color:{warn_color}'>⚠ PyTorch was installed, but it does not "
                                        "work as expected.</span> Press Next to see why.")
             return
         self.setTitle("The installation failed")
+        self.setSubTitle("Here is what went wrong and what to do about it.")
         failed = _field(self.finished_event, "failed_step") if self.finished_event is not None else None
         lines = [f"<span style='color:{fail_color}'>✗ <b>The installation failed"
                  + (f" at “{escape(failed)}”" if failed else "") + ".</b></span>"]

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from installer.gui.widgets import escape, status_color
+from installer.gui.widgets import escape, linkify, status_color
 
 METHOD_TITLES = {
     "pip": "pip: a Python virtual environment with PyTorch's wheels",
@@ -63,6 +63,7 @@ class MethodPage(QWizardPage):
             note.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             note.setOpenExternalLinks(True)
             note.setIndent(24)
+            note.setTextFormat(Qt.TextFormat.RichText)
             note.setAccessibleName(f"About {name}")
             self.method_group.addButton(button)
             self.method_buttons[name] = button
@@ -78,6 +79,7 @@ class MethodPage(QWizardPage):
         self.backend_combo.setAccessibleName("Compute platform")
         self.backend_note = QLabel(options_box)
         self.backend_note.setWordWrap(True)
+        self.backend_note.setTextFormat(Qt.TextFormat.RichText)
         self.backend_note.setAccessibleName("Why this compute platform")
         self.torchvision = QCheckBox("torchvision (images: datasets, models, transforms)", options_box)
         self.torchvision.setAccessibleName("Also install torchvision")
@@ -90,11 +92,12 @@ class MethodPage(QWizardPage):
         form = QFormLayout(options_box)
         form.addRow("&Version:", self.version_combo)
         form.addRow("&Compute platform:", self.backend_combo)
-        form.addRow("", self.backend_note)
+        form.addRow(self.backend_note)
         form.addRow("Also install:", extras)
 
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.RichText)
         self.error_label.setAccessibleName("Problem with these choices")
 
         layout = QVBoxLayout(self)
@@ -154,7 +157,7 @@ class MethodPage(QWizardPage):
                 title += "  (recommended)"
                 recommended = name
             button.setText(title)
-            note = escape(reason)
+            note = linkify(reason)
             if not available:
                 note = f"<span style='color:{status_color('warn', self)}'>Not available: {note}</span>"
             self.method_notes[name].setText(note)
@@ -294,7 +297,12 @@ class MethodPage(QWizardPage):
     @staticmethod
     def _backend_reason(plan: Any) -> str:
         reasons = [str(r) for r in getattr(plan, "reasons", [])]
-        for reason in reasons:
-            if plan.backend in reason:
+        backend = str(plan.backend).lower()
+        for reason in reasons:  # the planner starts its build reason with the build: "cu126: …", "CPU build: …"
+            head = reason.split(":", 1)[0].lower()
+            if backend in head or "build" in head:
                 return reason
-        return reasons[0] if reasons else ""
+        for reason in reasons:
+            if backend in reason.lower():
+                return reason
+        return ""

@@ -57,7 +57,11 @@ def plan_in_words(plan: Any) -> str:
     ]
     if getattr(plan, "choices", {}).get("jupyter"):
         items.insert(2, "Register it as a Jupyter kernel.")
-    return "<ol>" + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
+    text = "<ol>" + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
+    reasons = [str(r) for r in getattr(plan, "reasons", [])]
+    if reasons:
+        text += "<p><b>Why:</b></p><ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>"
+    return text
 
 
 class ReviewPage(QWizardPage):
@@ -86,7 +90,7 @@ class ReviewPage(QWizardPage):
         self.commands = QPlainTextEdit(self)
         self.commands.setReadOnly(True)
         self.commands.setFont(monospace_font())
-        self.commands.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.commands.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.commands.setAccessibleName("The exact commands")
         self.commands.setTabChangesFocus(True)
         commands_label.setBuddy(self.commands)
@@ -96,6 +100,7 @@ class ReviewPage(QWizardPage):
         self.save_button.setAccessibleName("Save an answer file for unattended installs")
         self.save_note = QLabel(self)
         self.save_note.setWordWrap(True)
+        self.save_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_note.setAccessibleName("Answer file status")
         buttons = QHBoxLayout()
         buttons.addWidget(self.copy_button)

@@ -40,6 +40,23 @@ def backend_of(verify: Any) -> str:
     return "cpu"
 
 
+def backend_words(backend: str) -> str:
+    b = backend.lower()
+    if b.startswith("cu") and b[2:].isdigit():
+        return f"the NVIDIA GPU (CUDA {b[2:-1]}.{b[-1]})"
+    if b.startswith("cuda"):
+        return f"the NVIDIA GPU ({backend})"
+    if b.startswith("rocm"):
+        return f"the AMD GPU (ROCm {b[4:]})"
+    if b == "xpu":
+        return "the Intel GPU (XPU)"
+    if b == "mps":
+        return "the Apple GPU (Metal)"
+    if b == "cpu":
+        return "the processor (CPU)"
+    return backend
+
+
 def device_line(device: Any) -> tuple[str, str, bool | None]:
     """(device name, what its kernel check said, passed?) from a device entry of any reasonable shape."""
     if isinstance(device, str):
@@ -95,6 +112,7 @@ class VerifyPage(QWizardPage):
         self.facts.setRootIsDecorated(False)
         self.facts.setAlternatingRowColors(True)
         self.facts.setAccessibleName("What was checked")
+        self.facts.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
         header = self.facts.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
@@ -170,7 +188,7 @@ class VerifyPage(QWizardPage):
         backend = backend_of(verify)
         if ok:
             self.headline.setText(f"<span style='color:{status_color('ok', self)}'>✓ PyTorch {escape(torch)} works "
-                                  f"with {escape(backend)}.</span>")
+                                  f"on {escape(backend_words(backend))}.</span>")
         else:
             self.headline.setText(f"<span style='color:{status_color('fail', self)}'>✗ PyTorch {escape(torch)} is "
                                   f"installed but does not work as expected.</span>")
