@@ -654,6 +654,8 @@ class Runner:
             for text in batch:
                 if not text.strip():
                     continue
+                if "://" in text:  # a child may echo an index URL with its password in it
+                    text = redact_text(text)
                 attempt.tail.append(text)
                 if self._log:
                     self._log.write(text, name)

@@ -239,6 +239,7 @@ def test_credentials_are_redacted_in_events_and_log(tmp_path: Path) -> None:
     result = Runner(plan, rec).run()
     assert result.ok
     assert all("s3cret" not in " ".join(e.argv) for e in rec.of(StepStarted))
+    assert "https://user:***@mirror.example.invalid/simple" in rec.lines("stdout")
     assert "s3cret" not in Path(result.log_path).read_text(encoding="utf-8")
 
 
