@@ -504,17 +504,19 @@ class Runner:
         journal = self._journal
         assert journal is not None
         env = self._env_path
-        if _nonempty_dir(env):  # preflight allowed it: ours, and force was given
-            moved = env.with_name(f"{env.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
-            journal.record_quarantine(env, moved)
-            os.replace(env, moved)
-            self._say(0, f"The earlier environment was moved to {moved} until the new one works.")
-        journal.record_created(env, "env", existed=env.is_dir())
-        for step in self.plan.steps:
-            if step.creates:
-                target = Path(step.creates).expanduser().absolute()
-                if target != env:
-                    journal.record_created(target, step.kind, existed=target.is_dir())
+        targets = [(env, "env")] + [(Path(s.creates).expanduser().absolute(), s.kind)
+                                    for s in self.plan.steps if s.creates]
+        seen: set[Path] = set()
+        for target, kind in targets:
+            if target in seen:
+                continue
+            seen.add(target)
+            if _nonempty_dir(target):  # preflight allowed it: ours, and force was given
+                moved = target.with_name(f"{target.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+                journal.record_quarantine(target, moved)
+                os.replace(target, moved)
+                self._say(0, f"The earlier {target} was moved to {moved} until the new one works.")
+            journal.record_created(target, "env" if target == env else kind, existed=target.is_dir())
         self._extra_env, self._scratch = relocation_env(self.plan, journal.run_id)
         for folder in self._scratch:
             journal.record_created(folder, "temp")
