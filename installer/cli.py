@@ -68,6 +68,8 @@ def _add_choice_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--trusted-host", metavar="HOST", action="append", help="allow plain http from this host")
     g.add_argument("--offline", action="store_true", default=None, help="never touch the network")
     g.add_argument("--jupyter", action="store_true", default=None, help="register the env as a Jupyter kernel")
+    g.add_argument("--source-repo", metavar="URL|DIR",
+                   help="for --method source: a mirror or local clone of PyTorch's git repository")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,8 +186,27 @@ def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
     from installer.core.uvbin import uv_executable
 
     catalog = _load_catalog(report, choices.offline)
-    plan = make_plan(report, choices, catalog, uv=uv_executable())
+    extra: dict[str, str] = {}
+    if args.source_repo:
+        extra["source_repo"] = _checked_source_repo(args.source_repo)
+    plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
     return choices, report, plan
+
+
+def _checked_source_repo(value: str) -> str:
+    """A git URL (https, ssh, file) or a local repository folder; never anything a shell would act on."""
+    from urllib.parse import urlsplit
+
+    if any(c in value for c in ";&|`$<>\n\r\0"):
+        raise UsageError(f"The source repository {value!r} has characters that do not belong in a URL or path.")
+    if "://" in value:
+        if urlsplit(value).scheme not in ("https", "http", "ssh", "git", "file"):
+            raise UsageError(f"The source repository {value!r} is not a git URL or a folder.")
+        return value
+    folder = Path(value).expanduser()
+    if not (folder / ".git").exists() and not (folder / "HEAD").is_file():
+        raise UsageError(f"The source repository {value} is not a git repository.")
+    return str(folder.resolve())
 
 
 def _show_plan(plan: Plan, out: TextIO) -> None:
