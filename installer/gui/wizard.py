@@ -38,11 +38,18 @@ def _real_detect(**kwargs: Any) -> Any:
     return detect(**kwargs)
 
 
-def _real_make_plan(report: Any, choices: Choices, catalog: Any) -> Any:
-    from installer.core.planner import make_plan
-    from installer.core.uvbin import uv_executable
+class EnginePlanner:
+    """The real planner with the bundled uv (and, like the CLI's --source-repo, a chosen source repository)."""
 
-    return make_plan(report, choices, catalog, uv=uv_executable())
+    def __init__(self, source_repo: str | None = None) -> None:
+        self.source_repo = source_repo
+
+    def __call__(self, report: Any, choices: Choices, catalog: Any) -> Any:
+        from installer.core.planner import make_plan
+        from installer.core.uvbin import uv_executable
+
+        extra = {"source_repo": self.source_repo} if self.source_repo else {}
+        return make_plan(report, choices, catalog, uv=uv_executable(), **extra)
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
@@ -76,6 +83,7 @@ class TorchSetupWizard(QWizard):
         catalog: Any = None,
         catalog_loader: Callable[[], Any] | None = None,
         plan_fn: Callable[[Any, Choices, Any], Any] | None = None,
+        source_repo: str | None = None,
         runner_factory: Callable[..., Any] | None = None,
         verify_fn: Callable[..., Any] | None = None,
         env_root: str | Path | None = None,
@@ -88,7 +96,7 @@ class TorchSetupWizard(QWizard):
         super().__init__(parent)
         self.detect_fn = detect_fn or _real_detect
         self.catalog_loader = catalog_loader
-        self.plan_fn = plan_fn or _real_make_plan
+        self.plan_fn = plan_fn or EnginePlanner(source_repo)
         self.runner_factory = runner_factory
         self.verify_fn = verify_fn
         self.offline = offline

@@ -96,3 +96,37 @@ def test_conda_end_to_end(qtbot: Any, make_wizard: Any, tmp_path: Path, wheels: 
     assert (Path(wizard.state.plan.env) / "conda-meta").is_dir()
     check_verify_and_finish(qtbot, wizard, tmp_path)
     assert "conda activate" in wizard.currentPage().activate.text()
+
+
+def make_source_repository(folder: Path, wheels: Path) -> Path:
+    """A local git repository shaped like PyTorch's for the source method: tag v2.13.0, requirements.txt, and
+    a project that `pip install --no-build-isolation .` builds. Its requirements bring the real torch wheel,
+    so the plan's verify step checks a real torch; compiling PyTorch itself would take hours."""
+    import subprocess
+
+    repo = folder / "pytorch-local"
+    repo.mkdir(parents=True)
+    (repo / "requirements.txt").write_text(f"--find-links {wheels}\ntorch==2.13.0\nsetuptools\nwheel\n")
+    (repo / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "pytorch-local-build"\nversion = "2.13.0"\n\n[tool.setuptools]\npy-modules = []\n')
+    git = ["git", "-c", "user.name=Torch Setup tests", "-c", "user.email=tests@invalid", "-C", str(repo)]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "a source tree for the GUI test"],
+                 ["tag", "v2.13.0"]):
+        subprocess.run(git + args, check=True, capture_output=True, timeout=60)
+    return repo
+
+
+def test_source_end_to_end(qtbot: Any, make_wizard: Any, tmp_path: Path, wheels: Path, py311: str) -> None:
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is needed for the source method")
+    repo = make_source_repository(tmp_path / "repos", wheels)
+    wizard = make_wizard(env_root=tmp_path / "envs", source_repo=str(repo))
+    walk_and_install(qtbot, wizard, "source", py311, "gui-source")
+    plan = wizard.state.plan
+    assert plan.method == "source"
+    assert any(step.kind == "clone" and str(repo) in step.argv for step in plan.steps)
+    assert (Path(plan.env) / "src" / "pytorch" / "pyproject.toml").is_file()
+    check_verify_and_finish(qtbot, wizard, tmp_path)
