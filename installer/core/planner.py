@@ -1343,6 +1343,8 @@ class _Planner:
                     tools.git.executable if tools.git else "git",
                     "clone",
                     "--recursive",
+                    # git reports progress only to a terminal; the runner reads a pipe.
+                    "--progress",
                     *branch,
                     "--depth",
                     "1",
