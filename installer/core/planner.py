@@ -478,21 +478,25 @@ class _Planner:
     def _python_from_path(self, path: str, rel: Release, where: str) -> tuple[str, str | None]:
         rng = rel.python_range(self.platform)
         target = os.path.normcase(os.path.abspath(os.path.expanduser(path)))
-        for p in self.report.pythons:
-            if os.path.normcase(os.path.abspath(p.executable)) == target:
-                if not p.usable:
-                    raise ChoiceError(
-                        f"The Python at {path} cannot be used: {p.problem or 'it did not run'}."
-                    )
-                if p.bits != 64:
-                    raise ChoiceError(f"The Python at {path} is 32-bit; PyTorch needs a 64-bit Python.")
-                if not rng.supports(p.minor, p.free_threaded, experimental=True):
-                    raise ChoiceError(
-                        f"{where} supports Python {rng.text()}; the Python at {path} is {p.version}: "
-                        f"choose another interpreter or --python {rng.max}."
-                    )
-                self.reasons.append(f"Python {p.version} ({p.executable}) as asked.")
-                return p.minor, p.executable
+        real = os.path.normcase(os.path.realpath(target))
+        # The path detection recorded; else the same file under another name (…/python3.11 is …/python3).
+        exact = [p for p in self.report.pythons if os.path.normcase(os.path.abspath(p.executable)) == target]
+        same = [p for p in self.report.pythons if os.path.normcase(os.path.realpath(p.executable)) == real]
+        if exact or same:
+            p = (exact or same)[0]
+            # a link's target may also be a venv's base: run what was asked for, with the facts detection found
+            executable = p.executable if exact else str(Path(path).expanduser().absolute())
+            if not p.usable:
+                raise ChoiceError(f"The Python at {path} cannot be used: {p.problem or 'it did not run'}.")
+            if p.bits != 64:
+                raise ChoiceError(f"The Python at {path} is 32-bit; PyTorch needs a 64-bit Python.")
+            if not rng.supports(p.minor, p.free_threaded, experimental=True):
+                raise ChoiceError(
+                    f"{where} supports Python {rng.text()}; the Python at {path} is {p.version}: "
+                    f"choose another interpreter or --python {rng.max}."
+                )
+            self.reasons.append(f"Python {p.version} ({executable}) as asked.")
+            return p.minor, executable
         m = re.search(r"python(\d+\.\d+)", Path(path).name)
         if m and not rng.supports(m.group(1), experimental=True):
             raise ChoiceError(
