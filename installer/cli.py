@@ -359,7 +359,8 @@ def _summarise_result(result: Any, plan: Plan) -> None:
     if result.cancelled:
         _print_err("\nCancelled. Everything this run created was removed.")
     elif result.exit_code == EXIT_VERIFY_FAILED:
-        _print_err(f"\n✗ PyTorch was installed in {plan.env}, but verification failed.")
+        # the runner's message says which check failed (and does not claim torch is there when it is not)
+        _print_err(f"\n✗ {result.message or 'The verification failed.'} The environment was kept: {plan.env}")
     else:
         _print_err("\n✗ The install failed; everything this run created was removed.")
     for diagnosis in result.diagnoses:

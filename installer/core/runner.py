@@ -446,7 +446,7 @@ class Runner:
                             verify_failed = True
                             failed_step = step.name
                             diagnoses = _diagnose_facts(verify) or _diagnose_text("\n".join(attempt.tail))
-                            message = "PyTorch is installed, but the verification failed."
+                            message = _verify_failure_message(verify)
                         self._done_weight += self._weights[index]
                         continue
                 if not attempt.ok:
@@ -683,6 +683,16 @@ class Runner:
         if self._log:
             self._log.flush()
         return attempt
+
+
+def _verify_failure_message(verify: Any) -> str:
+    """Which check failed; and no claim that PyTorch is installed when `import torch` does not work."""
+    failed = [c for c in getattr(verify, "checks", None) or [] if not getattr(c, "ok", True)]
+    reason = getattr(verify, "error", None) or (f"{failed[0].name}: {failed[0].detail}" if failed else "")
+    torch = getattr(verify, "torch", None)
+    head = (f"PyTorch {torch} is installed, but the verification failed" if torch else
+            "The install steps finished, but torch cannot be imported in the new environment")
+    return f"{head}: {str(reason).rstrip('.')}." if reason else f"{head}."
 
 
 def _failure_message(step: Step, attempt: _Attempt) -> str:
