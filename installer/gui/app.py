@@ -28,6 +28,32 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
 
 
+# Libraries Qt's xcb plugin loads that minimal Linux installs often lack; without them Qt aborts the process.
+XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+}
+
+
+def missing_xcb_libraries(libraries: dict[str, str] | None = None) -> list[str]:
+    """Debian package names of the X11 libraries Qt would fail on (only when it is going to use xcb)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return []
+    if os.environ.get("WAYLAND_DISPLAY") or not os.environ.get("DISPLAY"):
+        return []
+    import ctypes
+
+    missing = []
+    for soname, package in (libraries or XCB_LIBRARIES).items():
+        try:
+            ctypes.CDLL(soname)
+        except OSError:
+            missing.append(package)
+    return missing
+
+
 def make_application(argv: list[str] | None = None) -> Any:
     """The one QApplication: platform style and palette (so it follows light/dark), app name and icon."""
     from PySide6.QtCore import QCoreApplication, Qt
@@ -54,6 +80,12 @@ def make_application(argv: list[str] | None = None) -> Any:
 def run_gui(argv: list[str]) -> int:
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 2
+    missing = missing_xcb_libraries()
+    if missing:
+        print("Torch Setup cannot open a window: Qt needs X11 libraries that are not installed. On Debian or "
+              f"Ubuntu: sudo apt install {' '.join(missing)}\n\n" + NO_DISPLAY_MESSAGE.split("\n", 1)[1],
+              file=sys.stderr)
         return 2
     try:
         app = make_application(argv)

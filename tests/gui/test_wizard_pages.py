@@ -279,3 +279,16 @@ def test_self_test_prints_timings(tmp_path: Path) -> None:
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     assert data["first_paint_s"] is not None and data["first_paint_s"] > 0
     assert data["detect_s"] is not None and data["checklist_rows"] > 0
+
+
+def test_missing_x11_libraries_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from installer.gui.app import missing_xcb_libraries
+
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+    if not sys.platform.startswith("linux"):
+        assert missing_xcb_libraries() == []
+        return
+    assert missing_xcb_libraries({"libtorch-setup-no-such-library.so.7": "no-such-package"}) == ["no-such-package"]
+    assert missing_xcb_libraries({"libc.so.6": "libc6"}) == []
