@@ -280,6 +280,23 @@ def diagnose_text(text: str, signatures: SignatureSet | None = None) -> list[Dia
     return [Diagnosis(h.category, h.summary, h.fix, h.evidence) for h in ranked]
 
 
+UNRECOGNISED = "unrecognised"
+_ERRORish = re.compile(r"error|failed|exception|not found|no module|denied|cannot|could not", re.IGNORECASE)
+
+
+def unrecognised_failure(what: str, output_tail: str) -> Diagnosis:
+    """A failure no signature explains still gets a diagnosis: the line most likely to say why, and where to look.
+
+    Its category, "unrecognised", is outside DESIGN.md's list on purpose: it says we do not know the cause.
+    """
+    lines = [line.strip() for line in output_tail.splitlines() if line.strip()]
+    evidence = next((line for line in reversed(lines) if _ERRORish.search(line)), lines[-1] if lines else None)
+    summary = f"{what} failed" + (f": {evidence[:300]}" if evidence else ", without printing why.")
+    fix = ("No known cause matched. The last lines of the full log say what the failing command reported; "
+           "`torch-setup diagnose LOG` re-checks a saved log, and `torch-setup plan` shows what each step runs.")
+    return Diagnosis(UNRECOGNISED, summary, fix, evidence)
+
+
 def read_log(path: str | Path) -> str:
     """A log's text: UTF-8, or UTF-16 as PowerShell's `>` writes it; a huge log is read from its end."""
     p = Path(path)

@@ -445,8 +445,9 @@ class Runner:
                         if not getattr(verify, "ok", False):
                             verify_failed = True
                             failed_step = step.name
-                            diagnoses = _diagnose_facts(verify) or _diagnose_text("\n".join(attempt.tail))
                             message = _verify_failure_message(verify)
+                            # The probe's own words (the failed check) explain better than its raw output.
+                            diagnoses = _diagnose_facts(verify) or _diagnose_text(step.name, message)
                         self._done_weight += self._weights[index]
                         continue
                 if not attempt.ok:
@@ -456,7 +457,7 @@ class Runner:
                         message = "PyTorch is installed, but the verification failed."
                     else:
                         message = _failure_message(step, attempt)
-                    diagnoses = _diagnose_text("\n".join(attempt.tail))
+                    diagnoses = _diagnose_text(step.name, "\n".join(attempt.tail))
                     break
                 self._done_weight += self._weights[index]
         except (KeyboardInterrupt, Exception) as exc:  # a bug or a broken callback: undo, then report
@@ -703,25 +704,22 @@ def _failure_message(step: Step, attempt: _Attempt) -> str:
     return f"{step.name} failed (exit code {attempt.returncode})."
 
 
-# -- collaborators written by other modules; imported late so the runner works without them ----------
+# -- diagnosis and verification ----------------------------------------------------------------------
 
-def _diagnose_text(text: str) -> list[Diagnosis]:
+def _diagnose_text(what: str, text: str) -> list[Diagnosis]:
+    from installer.core import diagnose
+
     try:
-        from installer.core import diagnose  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return []
-    try:
-        return list(diagnose.diagnose_text(text))
+        found = list(diagnose.diagnose_text(text))
     except Exception:  # a diagnosis must never turn a failure report into a crash
         traceback.print_exc(file=sys.stderr)
-        return []
+        found = []
+    return found or [diagnose.unrecognised_failure(what, text)]
 
 
 def _diagnose_facts(verify: Any) -> list[Diagnosis]:
-    try:
-        from installer.core import diagnose  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return []
+    from installer.core import diagnose
+
     try:
         return list(diagnose.diagnose_facts(verify, None))
     except Exception:
@@ -729,9 +727,7 @@ def _diagnose_facts(verify: Any) -> list[Diagnosis]:
         return []
 
 
-def _verify_report(stdout: str, returncode: int | None, expect: str | None) -> Any | None:
-    try:
-        from installer.core import verify  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
+def _verify_report(stdout: str, returncode: int | None, expect: str | None) -> Any:
+    from installer.core import verify
+
     return verify.report_from_output(stdout, returncode, expect)
