@@ -18,6 +18,7 @@ from installer.core import paths
 from installer.core.events import Diagnosis
 from installer.core.report import SystemReport
 from installer.core.verify import VerifyReport
+from installer.core.versions import version_tuple
 
 CATEGORIES = (
     "no-matching-wheel", "cpu-build-on-gpu", "driver-too-old", "gpu-arch-unsupported", "windows-dll-load",
@@ -327,13 +328,8 @@ def diagnoses_json(diagnoses: list[Diagnosis]) -> dict[str, Any]:
 # -- facts ----------------------------------------------------------------------------------------
 
 
-def _version_tuple(version: str | None) -> tuple[int, ...]:
-    parts = re.findall(r"\d+", version or "")
-    return tuple(int(p) for p in parts)
-
-
 def _cuda_major(version: str | None) -> int | None:
-    parts = _version_tuple(version)
+    parts = version_tuple(version)
     return parts[0] if parts else None
 
 
@@ -434,7 +430,7 @@ def _driver_too_old(verify: VerifyReport, system: SystemReport | None) -> Diagno
     too_old = False
     if driver and floor:
         need = floor[1] if windows else floor[0]
-        too_old = _version_tuple(driver) < _version_tuple(need)
+        too_old = version_tuple(driver) < version_tuple(need)
     elif system.cuda_driver_version:
         have = _cuda_major(system.cuda_driver_version)
         too_old = have is not None and have < need_major

@@ -28,6 +28,7 @@ from installer.core.catalog import (
 )
 from installer.core.plan import ChoiceError, Choices, Plan, Step
 from installer.core.report import GPUInfo, PythonInfo, SystemReport
+from installer.core.versions import version_tuple
 
 DEFAULT_SOURCE_REPO = "https://github.com/pytorch/pytorch"
 TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
@@ -51,19 +52,13 @@ class MethodOption:
 # -- small facts ------------------------------------------------------------------------------------
 
 
-def _ver_tuple(text: str | None) -> tuple[int, ...] | None:
-    """'550.54.14' -> (550, 54, 14); None for anything that is not dotted numbers."""
-    if not text:
-        return None
-    parts = re.findall(r"\d+", text)
-    return tuple(int(p) for p in parts) if parts else None
 
 
 def _driver_ok(driver: str | None, minimum: str | None) -> bool:
-    have, need = _ver_tuple(driver), _ver_tuple(minimum)
-    if need is None:
+    have, need = version_tuple(driver), version_tuple(minimum)
+    if not need:
         return True
-    return have is not None and have >= need
+    return bool(have) and have >= need
 
 
 def _cc(text: str) -> tuple[int, int]:
@@ -319,8 +314,8 @@ class _Planner:
         )
 
     def _glibc_fits(self, rel: Release) -> bool:
-        glibc = _ver_tuple(self.report.os.glibc)
-        if self.report.os.name != "linux" or glibc is None or rel.nightly:
+        glibc = version_tuple(self.report.os.glibc)
+        if self.report.os.name != "linux" or not glibc or rel.nightly:
             return True
         # All Linux wheels are manylinux_2_28 from 2.7 on (before: manylinux2014, glibc 2.17).
         return not (Version(rel.series) >= Version("2.7") and glibc < (2, 28))
@@ -469,7 +464,7 @@ class _Planner:
                 p.free_threaded,
                 experimental,
                 p.is_venv,
-                [-x for x in _ver_tuple(p.minor) or ()],
+                [-x for x in version_tuple(p.minor)],
                 p.source == "conda",
             )
 
@@ -576,7 +571,7 @@ class _Planner:
                 "cpu",
                 reasons=["CPU build: PyTorch has no GPU support on Intel Macs."],
             )
-        mac = _ver_tuple(self.report.os.version) or (0,)
+        mac = version_tuple(self.report.os.version) or (0,)
         if mac >= (12, 3):
             return _Build(
                 "mps",
@@ -618,7 +613,7 @@ class _Planner:
             return None
         if not self.report.nvidia_driver:
             floor = min(
-                cuda_variants, key=lambda v: _ver_tuple(self.catalog.min_driver(v, self._driver_os())) or ()
+                cuda_variants, key=lambda v: version_tuple(self.catalog.min_driver(v, self._driver_os()))
             )
             notes.append(
                 f"Your {names} has no working NVIDIA driver (none was detected): install the NVIDIA driver "
@@ -794,7 +789,7 @@ class _Planner:
             build = _Build(
                 backend, "mps" if plat == "macos-arm64" else "cpu", reasons=[f"{backend} as asked."]
             )
-            if backend == "mps" and (_ver_tuple(self.report.os.version) or (0,)) < (12, 3):
+            if backend == "mps" and version_tuple(self.report.os.version) < (12, 3):
                 build.warnings.append("MPS needs macOS 12.3 or newer; this Mac will run PyTorch on the CPU.")
             return build
         if backend == "mps":
@@ -1284,10 +1279,10 @@ class _Planner:
             build.warnings.append("ROCm (hipcc) was not found, so this source build is CPU-only.")
             use_rocm = False
         if use_cuda:
-            nv = _ver_tuple(tools.nvcc.version if tools.nvcc else None) or (12, 6)
+            nv = version_tuple(tools.nvcc.version if tools.nvcc else None) or (12, 6)
             build.backend = f"cu{nv[0]}{nv[1] if len(nv) > 1 else 0}"
         elif use_rocm:
-            rv = _ver_tuple(r.rocm_version) or (0, 0)
+            rv = version_tuple(r.rocm_version) or (0, 0)
             build.backend = f"rocm{rv[0]}.{rv[1] if len(rv) > 1 else 0}"
         elif build.backend != "mps":
             build.backend = "cpu"
@@ -1461,13 +1456,13 @@ class _Planner:
                     f"Windows long paths are off: installs can fail with [WinError 206] in deep folders. Enable "
                     f"LongPathsEnabled (needs admin) or keep the environment path short ({len(plan.env)} characters now)."
                 )
-            vc = _ver_tuple(r.tools.vc_runtime)
-            if vc is None:
+            vc = version_tuple(r.tools.vc_runtime)
+            if not vc:
                 self.warnings.append(
                     "The Microsoft Visual C++ 2015–2022 runtime (x64) was not found: torch will fail to import with "
                     "[WinError 126]. Install Microsoft's vc_redist.x64.exe (https://aka.ms/vs/17/release/vc_redist.x64.exe)."
                 )
-            elif vc < (_ver_tuple(MIN_VC_RUNTIME) or ()):
+            elif vc < version_tuple(MIN_VC_RUNTIME):
                 self.warnings.append(
                     f"The Visual C++ runtime is {r.tools.vc_runtime}; recent PyTorch needs {MIN_VC_RUNTIME} or newer "
                     "(else “DLL load failed”): update it from https://aka.ms/vs/17/release/vc_redist.x64.exe."

@@ -6,23 +6,17 @@ import sys
 
 from installer.core.detect.sources import MachineSources, first_line
 from installer.core.report import GPUInfo, OSInfo
+from installer.core.versions import version_tuple
 
 MPS_MIN_MACOS = (12, 3)
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts)
 
 
 def mps_possible(os_info: OSInfo) -> bool:
     """MPS needs an Apple Silicon Mac (arm64, Rosetta included: the machine is arm64) and macOS 12.3 or newer."""
     return (os_info.name == "macos" and os_info.arch == "arm64"
-            and _version_tuple(os_info.version) >= MPS_MIN_MACOS)
+            and version_tuple(os_info.version) >= MPS_MIN_MACOS)
 
 
 def gpu_from_chip(brand: str, memory_mib: int | None = None) -> GPUInfo | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from installer.core import process
 from installer.core.report import PythonInfo, normalize_arch
+from installer.core.versions import version_tuple
 
 # The probe runs under every Python from 2.7 on: no f-strings, no walrus, nothing newer than 2.7/3.6 know.
 # It drops '' from sys.path first so a json.py in the working folder cannot answer for the stdlib (2.7 has no -I).
@@ -478,13 +479,6 @@ def _file_key(path: str) -> str:
         return os.path.normcase(os.path.abspath(path))
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts)
 
 
 def _rank(source: str) -> int:
@@ -701,6 +695,6 @@ def detect_pythons(timeout: float = 6.0, *, roots: SearchRoots | None = None,
         merged[ident] = info
 
     out = list(merged.values())
-    out.sort(key=lambda p: (not p.usable, tuple(-x for x in _version_tuple(p.version)), _rank(p.source),
+    out.sort(key=lambda p: (not p.usable, tuple(-x for x in version_tuple(p.version)), _rank(p.source),
                             p.executable))
     return out
