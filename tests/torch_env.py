@@ -43,11 +43,19 @@ def wheel_folder() -> Path | None:
 
 
 def python311() -> str | None:
+    """A CPython 3.11 (checked by running it): python3.11 on PATH, else pyenv's."""
     found = shutil.which("python3.11")
-    if found:
-        return found
-    candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11*/bin/python3.11")))
-    return candidates[-1] if candidates else None
+    candidates = [found] if found else []
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11*/bin/python3.11")), reverse=True)
+    for candidate in candidates:
+        try:
+            out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 11))"],
+                                 capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.stdout.strip() == "True":
+            return candidate
+    return None
 
 
 def uv_bin() -> str:
