@@ -167,6 +167,13 @@ def self_test(timeout_s: float = 60.0) -> int:
         "error": system.error,
     }
     wizard.removeEventFilter(painter)
+    if system.is_detecting():
+        # A probe that ignores its timeout would also block the interpreter's exit (executor threads are
+        # joined at exit): report and leave at once.
+        out["error"] = f"detection did not finish within {timeout_s:.0f} s"
+        print(json.dumps(out), flush=True)
+        sys.stderr.flush()
+        os._exit(1)
     wizard.stop_jobs()
     wizard.hide()
     print(json.dumps(out))

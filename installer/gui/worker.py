@@ -184,7 +184,7 @@ class InstallWorker(QObject):
     """
 
     finished = Signal()
-    event = Signal(object)  # PlanStarted, StepStarted, StepFinished, PlanFinished, throttled Progress
+    runner_event = Signal(object)  # PlanStarted, StepStarted, StepFinished, PlanFinished, throttled Progress
     result = Signal(object)  # RunResult
     crashed = Signal(str)
 
@@ -246,7 +246,7 @@ class InstallWorker(QObject):
         elif kind == "plan-finished" and getattr(ev, "message", ""):
             self.log.append("")
             self.log.append(ev.message)
-        self.event.emit(ev)
+        self.runner_event.emit(ev)
 
 
 def _display_argv(argv: list[str]) -> str:

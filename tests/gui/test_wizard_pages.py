@@ -270,13 +270,22 @@ def test_no_display_prints_cli_help_and_exits_2() -> None:
 
 
 def test_self_test_prints_timings(tmp_path: Path) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TORCH_SETUP_HOME=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-c", "import sys; from installer.gui.app import self_test; "
-                           "sys.exit(self_test())"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TORCH_SETUP_HOME=str(tmp_path), PYTHONFAULTHANDLER="1")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from installer.gui.app import self_test; "
+                             "sys.exit(self_test())"], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        import signal
+
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        stdout, stderr = proc.communicate(timeout=30)
+        pytest.fail(f"the self-test hung:\n{stderr[-6000:]}")
+    assert proc.returncode == 0, stderr
     import json
 
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    data = json.loads(stdout.strip().splitlines()[-1])
     assert data["first_paint_s"] is not None and data["first_paint_s"] > 0
     assert data["detect_s"] is not None and data["checklist_rows"] > 0
 

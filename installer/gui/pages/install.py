@@ -194,7 +194,7 @@ class InstallPage(QWizardPage):
         self.log_buffer = LogBuffer()
         worker = InstallWorker(plan, runner_factory=wizard.runner_factory, force=state.choices.force,
                                log=self.log_buffer)
-        worker.event.connect(self.on_event)
+        worker.runner_event.connect(self.on_event)
         worker.result.connect(self.on_result)
         worker.crashed.connect(self.on_crashed)
         worker.finished.connect(self.on_finished)

@@ -205,7 +205,9 @@ class SystemPage(QWizardPage):
             self.tree.addTopLevelItem(item)
         if rows:
             first_problem = next((i for i, r in enumerate(rows) if r.status in ("fail", "warn")), 0)
-            self.tree.setCurrentItem(self.tree.topLevelItem(first_problem))
+            first = self.tree.topLevelItem(first_problem)
+            if first is not None:
+                self.tree.setCurrentItem(first)
 
     @Slot(QTreeWidgetItem, QTreeWidgetItem)
     def _on_current_changed(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
