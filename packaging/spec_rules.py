@@ -27,6 +27,9 @@ _UNUSED_QT = (
 EXCLUDED_MODULES = [f"PySide6.{name}" for name in _UNUSED_QT] + [
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "test", "pydoc_data",
     "PyQt5", "PyQt6", "PySide2",  # a second Qt binding in the build venv must never ride along
+    # Build tools of the build venv: the frozen app never runs pip in-process (it drives uv or a real
+    # Python's pip), and these would add ~4 MB and two start-up hooks (pkg_resources, setuptools).
+    "pip", "setuptools", "pkg_resources", "distutils", "_distutils_hack", "wheel",
 ]
 
 # plugin type -> kept plugin names (file name without lib prefix and extension); None keeps all of that type.

@@ -6,6 +6,7 @@ In a frozen app there is no such Python: the spec puts uv at <bundle>/bin/uv[.ex
 
 from __future__ import annotations
 
+import lzma
 import os
 import shutil
 import sys
@@ -19,12 +20,46 @@ class UvNotFoundError(FileNotFoundError):
 
 
 def bundled_uv() -> Path | None:
-    """The uv binary inside a PyInstaller bundle, or None when not frozen or not bundled."""
+    """The uv binary inside a PyInstaller bundle, or None when not frozen or not bundled.
+
+    The Linux one-file binary carries uv xz-compressed (bin/uv.xz): unpacking 38 MB at every launch
+    would cost a third of a second before the wizard paints, so it is unpacked once, on first use,
+    into the cache folder.
+    """
     bundle = getattr(sys, "_MEIPASS", None)
     if not bundle:
         return None
     candidate = Path(bundle) / "bin" / UV_NAME
-    return candidate if candidate.is_file() else None
+    if candidate.is_file():
+        return candidate
+    packed = Path(bundle) / "bin" / (UV_NAME + ".xz")
+    if packed.is_file():
+        return unpack_uv(packed)
+    return None
+
+
+def unpack_uv(packed: Path, cache: Path | None = None) -> Path:
+    """Decompress uv.xz into cache/uv-<app version>-<packed size>/uv once; later calls reuse it.
+
+    Written to a temporary name and renamed, so a crash or a second process never sees half a binary.
+    """
+    from installer import __version__
+    from installer.core import paths
+
+    folder = (cache or paths.cache_dir()) / f"uv-{__version__}-{packed.stat().st_size}"
+    target = folder / UV_NAME
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{UV_NAME}.{os.getpid()}.partial"
+    try:
+        with lzma.open(packed, "rb") as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        partial.chmod(0o755)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
 
 
 def _package_uv() -> str | None:
