@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
 # How many log lines may wait for the GUI; beyond this the oldest are dropped from the window (never from the
 # log file) so a 100 000-line pip log cannot grow memory or stall the event loop.
@@ -48,32 +48,34 @@ class LogBuffer:
         return lines, dropped
 
 
-class Job:
+class Job(QObject):
     """One worker on one QThread, wired the house way (STYLE rule 3); keeps both alive until the thread ends."""
 
     def __init__(self, worker: QObject) -> None:
+        super().__init__()
         self.worker: Any = worker
-        self.thread: QThread | None = QThread()
-        self.thread.setObjectName(type(worker).__name__)
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)  # type: ignore[attr-defined]
-        worker.finished.connect(self.thread.quit)  # type: ignore[attr-defined]
+        self.qthread: QThread | None = QThread()
+        self.qthread.setObjectName(type(worker).__name__)
+        worker.moveToThread(self.qthread)
+        self.qthread.started.connect(worker.run)  # type: ignore[attr-defined]
+        worker.finished.connect(self.qthread.quit)  # type: ignore[attr-defined]
         worker.finished.connect(worker.deleteLater)  # type: ignore[attr-defined]
-        self._done = threading.Event()
-        self.thread.finished.connect(self._on_thread_finished)
+        self._done = False
+        # Job lives in the GUI thread, so this slot runs there (queued), after the thread has really ended.
+        self.qthread.finished.connect(self._on_thread_finished)
 
     def start(self) -> None:
-        assert self.thread is not None
-        self.thread.start()
+        assert self.qthread is not None
+        self.qthread.start()
 
     @property
     def running(self) -> bool:
-        return not self._done.is_set()
+        return not self._done
 
+    @Slot()
     def _on_thread_finished(self) -> None:
-        # The thread's finished signal is delivered to the thread object itself (GUI thread): safe to drop it.
-        self._done.set()
-        thread, self.thread = self.thread, None
+        self._done = True
+        thread, self.qthread = self.qthread, None
         if thread is not None:
             thread.deleteLater()
         self.worker = None
@@ -88,13 +90,18 @@ class Job:
         return self.wait(timeout_ms)
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
-        if not self.running or self.thread is None:
-            return True
-        loop = QEventLoop()
-        self.thread.finished.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        if self.running:
-            loop.exec()
+        """Wait for the thread while delivering events: the worker's last signals, its quit() and our slot
+        are all queued to this (GUI) thread, so a blocking QThread.wait() alone would never return."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.running and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            thread = self.qthread
+            if thread is not None:
+                thread.wait(20)
+                if thread.isFinished():
+                    QCoreApplication.processEvents()  # deliver finished -> _on_thread_finished
+                    if self.qthread is thread:  # its slot did not run (no event loop here): tidy up ourselves
+                        self._on_thread_finished()
         return not self.running
 
 
