@@ -20,6 +20,20 @@ FROZEN = bool(getattr(sys, "frozen", False))
 _DROP_ALWAYS = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__",
                 "VIRTUAL_ENV", "CONDA_PREFIX", "PIP_REQUIRE_VIRTUALENV", "PYTHONNOUSERSITE")
 _LIBRARY_PATH_VARS = ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FRAMEWORK_PATH", "DYLD_FALLBACK_LIBRARY_PATH")
+# Set by PyInstaller's PySide6 run-time hook to folders inside the bundle; a Qt program we start (a conda
+# GUI, an IDE) would load our plugins instead of its own.
+_BUNDLE_QT_VARS = ("QT_PLUGIN_PATH", "QML2_IMPORT_PATH", "QT_QPA_PLATFORM_PLUGIN_PATH")
+
+
+def _inside(path: str, root: str) -> bool:
+    """path is root or below it (case-insensitive on Windows; no file-system access)."""
+    norm = os.path.normcase(os.path.normpath(path))
+    top = os.path.normcase(os.path.normpath(root))
+    return norm == top or norm.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _without_bundle(value: str, bundle: str) -> str:
+    return os.pathsep.join(p for p in value.split(os.pathsep) if p and not _inside(p, bundle))
 
 
 def clean_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -35,8 +49,17 @@ def clean_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | 
     for key in list(env):
         if key.startswith("_PYI_") or key.startswith("_MEIPASS") or key in _DROP_ALWAYS:
             env.pop(key, None)
-    if bundle and "PATH" in env:
-        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(bundle))
+    if bundle:
+        for var in (*_BUNDLE_QT_VARS, *_LIBRARY_PATH_VARS):
+            if var in env:
+                kept = _without_bundle(env[var], bundle)
+                if kept:
+                    env[var] = kept
+                else:
+                    env.pop(var)
+        # Windows: the PySide6 hook prepends the bundle to PATH; Windows compares paths case-insensitively.
+        for key in [k for k in env if k.upper() == "PATH"]:
+            env[key] = _without_bundle(env[key], bundle)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONUTF8"] = "1"
