@@ -45,8 +45,9 @@ def wheel_folder() -> Path | None:
 def python311() -> str | None:
     """A CPython 3.11 (checked by running it): python3.11 on PATH, else pyenv's."""
     found = shutil.which("python3.11")
-    candidates = [found] if found else []
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11*/bin/python3.11")), reverse=True)
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11*/bin/python3.11")), reverse=True)
+    # A pyenv shim answers only when pyenv's configuration allows it: prefer the interpreter behind it.
+    candidates = ([found] if found and "shims" not in found else []) + pyenv + ([found] if found else [])
     for candidate in candidates:
         try:
             out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 11))"],

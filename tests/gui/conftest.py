@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wizard_driver import Confirmations, need, python311, wheels_folder
+from wizard_driver import Confirmations, need
+
+from tests.torch_env import python311
+from tests.torch_env import wheel_folder as wheels_folder
 
 
 @pytest.fixture

@@ -301,3 +301,24 @@ def test_missing_x11_libraries_are_named(monkeypatch: pytest.MonkeyPatch) -> Non
         return
     assert missing_xcb_libraries({"libtorch-setup-no-such-library.so.7": "no-such-package"}) == ["no-such-package"]
     assert missing_xcb_libraries({"libc.so.6": "libc6"}) == []
+
+
+def test_default_python_is_left_to_the_planner(qtbot: Any, make_wizard: Any, catalog: Any) -> None:
+    """Leaving the suggested Python selected must not read as the user's own choice on the Review page."""
+    from installer.core.detect import detect
+
+    def detect_this_machine(**kwargs: Any) -> Any:  # real interpreters: their paths exist here
+        kwargs["offline"] = True
+        return detect(**kwargs)
+
+    wizard = make_wizard(detect_fn=detect_this_machine, catalog=catalog)
+    go_to(qtbot, wizard, PageId.ENVIRONMENT)
+    page = wizard.currentPage()
+    assert page.python_combo.currentIndex() >= 0
+    assert wizard.state.choices.python is None
+    plan, _err = wizard.try_plan(wizard.choices_copy())
+    assert plan is not None
+    assert not any("as asked" in reason for reason in plan.reasons), plan.reasons
+    if page.python_combo.count() > 1:  # picking another one is the user's choice, and says so
+        page.python_combo.setCurrentIndex(page.python_combo.count() - 1)
+        qtbot.waitUntil(lambda: wizard.state.choices.python is not None, timeout=5000)

@@ -82,6 +82,7 @@ class EnvironmentPage(QWizardPage):
         self._wizard = wizard
         self._loading = False
         self._pythons_for: tuple[Any, ...] | None = None  # the choices the Python list was made for
+        self._default_python: str | None = None  # the interpreter the planner picks when none is named
         self.problem: str | None = None
         self.setTitle("The new environment")
         self.setSubTitle("PyTorch goes into a folder of its own, so nothing else on this computer changes.")
@@ -252,6 +253,15 @@ class EnvironmentPage(QWizardPage):
         c = self._wizard.state.choices
         return (c.method, c.torch, c.backend, c.engine, c.torch_source, c.index_url, tuple(c.packages))
 
+    def _python_choice(self) -> str | None:
+        """The Python for Choices: None while the planner's own pick is selected, so its reason stays
+        "the newest Python that fits" rather than "as asked"."""
+        data = self.python_combo.currentData()
+        if data is None or (self._default_python and str(data) == self._default_python):
+            return None
+        text = str(data)
+        return text.split(":", 1)[1] if text.startswith(MANAGED + ":") else text
+
     def _fill_pythons(self) -> None:
         """Offer the Pythons with which the planner can make a plan; say which were left out and why."""
         wizard = self._wizard
@@ -262,6 +272,7 @@ class EnvironmentPage(QWizardPage):
         left_out: list[str] = []
         default_plan, _ = wizard.try_plan(wizard.choices_copy(python=None, env=None))
         default_exe = getattr(default_plan, "python_executable", None) if default_plan else None
+        self._default_python = default_exe
         if choices.method == "conda":
             for version in MANAGED_CANDIDATES:
                 plan, _err = wizard.try_plan(wizard.choices_copy(python=version, env=None))
@@ -384,13 +395,7 @@ class EnvironmentPage(QWizardPage):
         folder = self.env_folder()
         choices.env = str(folder) if folder is not None else None
         choices.env_name = None
-        data = self.python_combo.currentData()
-        if data is None:
-            choices.python = None
-        elif str(data).startswith(MANAGED + ":"):
-            choices.python = str(data).split(":", 1)[1]
-        else:
-            choices.python = str(data)
+        choices.python = self._python_choice()
         if choices.method != "conda":
             choices.engine = self.engine_combo.currentData() or "uv"
         choices.torch_source = self.torch_source() or "pytorch"
@@ -403,9 +408,7 @@ class EnvironmentPage(QWizardPage):
                 self._fill_pythons()
             finally:
                 self._loading = False
-            data = self.python_combo.currentData()
-            choices.python = (str(data).split(":", 1)[1] if str(data).startswith(MANAGED + ":") else
-                              (str(data) if data is not None else None))
+            choices.python = self._python_choice()
 
         advanced_problem = self._check_advanced()
         plan = None
