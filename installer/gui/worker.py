@@ -296,3 +296,36 @@ class VerifyWorker(QObject):
             self.failed.emit(f"The verification could not run: {exc}")
         finally:
             self.finished.emit()
+
+
+# -- leftovers of interrupted runs ------------------------------------------------------------------------
+
+
+class CleanupWorker(QObject):
+    """Removes what interrupted earlier runs left behind (only paths those runs recorded and marked)."""
+
+    finished = Signal()
+    done = Signal(list, list)  # removed paths, what was kept and why
+
+    def __init__(self, runs: list[Any]) -> None:
+        super().__init__()
+        self._runs = runs
+
+    def cancel(self) -> None:
+        """Removing a folder cannot be interrupted halfway sensibly; it is quick, so it runs to its end."""
+
+    @Slot()
+    def run(self) -> None:
+        from installer.core import journal
+
+        removed: list[str] = []
+        kept: list[str] = []
+        try:
+            for run in self._runs:
+                removed.extend(journal.cleanup(run))
+                kept.extend(run.kept)
+        except OSError as exc:
+            kept.append(f"cleanup stopped: {exc}")
+        finally:
+            self.done.emit(removed, kept)
+            self.finished.emit()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWizardPage
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWizardPage
 
 from installer.gui.wizard import scaled_icon_pixmap
+from installer.gui.worker import CleanupWorker
 
 WELCOME_TEXT = """
 <p>Torch Setup installs a working <b>PyTorch</b> on this computer, in four steps:</p>
@@ -26,6 +28,8 @@ WELCOME_TEXT = """
 class WelcomePage(QWizardPage):
     def __init__(self, wizard: Any) -> None:
         super().__init__()
+        self._wizard = wizard
+        self._runs: list[Any] = []
         self.setTitle("Welcome to Torch Setup")
         self.setSubTitle("A working PyTorch, chosen for this computer and checked before you use it.")
         icon = QLabel(self)
@@ -43,4 +47,56 @@ class WelcomePage(QWizardPage):
         row.addWidget(text, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addWidget(self._make_leftovers_box())
         layout.addStretch(1)
+        self._find_interrupted_runs()
+
+    # -- an earlier install that was interrupted (power cut, killed) left files behind -----------------
+
+    def _make_leftovers_box(self) -> QFrame:
+        self.leftovers_box = QFrame(self)
+        self.leftovers_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.leftovers_label = QLabel(self.leftovers_box)
+        self.leftovers_label.setWordWrap(True)
+        self.leftovers_label.setTextFormat(Qt.TextFormat.RichText)
+        self.leftovers_label.setAccessibleName("Leftovers of an interrupted install")
+        self.cleanup_button = QPushButton("&Remove leftovers", self.leftovers_box)
+        self.cleanup_button.setAccessibleName("Remove what the interrupted install left behind")
+        self.cleanup_button.clicked.connect(self._clean_up)
+        box = QVBoxLayout(self.leftovers_box)
+        box.addWidget(self.leftovers_label)
+        box.addWidget(self.cleanup_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.leftovers_box.hide()
+        return self.leftovers_box
+
+    def _find_interrupted_runs(self) -> None:
+        from installer.core import journal
+
+        try:
+            self._runs = journal.interrupted_runs()  # a few small JSON files: cheap enough to read here
+        except OSError:
+            self._runs = []
+        if not self._runs:
+            return
+        items = "".join(f"<li>{html.escape(run.describe())}</li>" for run in self._runs)
+        self.leftovers_label.setText(
+            "<p><b>⚠ An earlier install was interrupted</b> and left files behind:</p>"
+            f"<ul>{items}</ul><p>Only what that install created is removed; nothing else is touched.</p>"
+        )
+        self.leftovers_box.show()
+
+    @Slot()
+    def _clean_up(self) -> None:
+        self.cleanup_button.setEnabled(False)
+        self.cleanup_button.setText("Removing…")
+        worker = CleanupWorker(self._runs)
+        worker.done.connect(self._cleaned_up)
+        self._wizard.start_job(worker)
+
+    @Slot(list, list)
+    def _cleaned_up(self, removed: list[str], kept: list[str]) -> None:
+        self._runs = []
+        lines = [f"Removed {html.escape(path)}" for path in removed] or ["Nothing needed removing."]
+        lines += [f"Kept {html.escape(reason)}" for reason in kept]
+        self.leftovers_label.setText("<p><b>✓ Cleaned up.</b></p><p>" + "<br>".join(lines) + "</p>")
+        self.cleanup_button.hide()
