@@ -37,10 +37,10 @@ def app_executables(binary: Path) -> tuple[Path, Path]:
     if binary.suffix == ".app":
         exe = binary / "Contents" / "MacOS" / "torch-setup"
         return exe, exe
-    if binary.is_dir():  # Windows onedir: the console twin prints; the windowed exe is what users start
-        cli = binary / ("torch-setup-cli.exe" if IS_WIN else "torch-setup")
-        gui = binary / ("torch-setup.exe" if IS_WIN else "torch-setup")
-        return cli, gui
+    if binary.is_dir():
+        # Windows onedir: the console twin prints (a windowed exe may have no stdout); same code and bundle.
+        exe = binary / ("torch-setup-cli.exe" if IS_WIN else "torch-setup")
+        return exe, exe
     return binary, binary
 
 
@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         env = scrubbed_env(work / "home")
         try:
             check_version(cli, env)
+            windowed = binary / "torch-setup.exe"
+            if IS_WIN and windowed.is_file():  # the double-click exe must start too (exit code only)
+                run([str(windowed), "--version"], env, 60, "torch-setup.exe --version (windowed)")
             check_detect(cli, env, binary)
             check_self_test(gui, env)
             if not args.quick:
