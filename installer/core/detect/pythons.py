@@ -344,11 +344,11 @@ def uv_candidates_in(directory: str, roots: SearchRoots) -> list[Candidate]:
 
 def ask_uv_python_dir(timeout: float) -> str | None:
     """`uv python dir` via the bundled uv; None when uv is not there or does not answer."""
-    try:
-        from uv import find_uv_bin
+    from installer.core.uvbin import UvNotFoundError, uv_executable
 
-        uv_bin = find_uv_bin()
-    except Exception:  # not installed, or the frozen app has no uv binary
+    try:
+        uv_bin = uv_executable()  # the bundled one in the frozen app, the uv package's otherwise
+    except UvNotFoundError:
         return None
     done = process.run_captured([uv_bin, "python", "dir"], timeout=timeout)
     line = done.stdout.strip().splitlines()[-1].strip() if done.ok and done.stdout.strip() else ""
