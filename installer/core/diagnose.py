@@ -282,7 +282,8 @@ def diagnose_text(text: str, signatures: SignatureSet | None = None) -> list[Dia
 
 
 UNRECOGNISED = "unrecognised"
-_ERRORish = re.compile(r"error|failed|exception|not found|no module|denied|cannot|could not", re.IGNORECASE)
+_ERRORish = re.compile(r"error|fail|fatal|exception|abort|refused|not found|no module|denied|cannot|could not",
+                       re.IGNORECASE)
 
 
 def unrecognised_failure(what: str, output_tail: str) -> Diagnosis:
