@@ -111,6 +111,16 @@ def empty_folder(path: Path) -> None:
 
 # -- the journal -------------------------------------------------------------------------------------
 
+def undo_created(path: Path, existed: bool) -> str:
+    """Undo what a run made at `path`: a folder that was there before (empty) is emptied, not removed;
+    anything the run created is removed. Returns what was done, for the user's list."""
+    if existed and path.is_dir() and not path.is_symlink():
+        empty_folder(path)
+        return f"{path}{os.sep}*"
+    remove_path(path)
+    return str(path)
+
+
 def runs_dir() -> Path:
     return paths.state_dir() / "runs"
 
@@ -203,12 +213,7 @@ class Journal:
             if not (path.exists() or path.is_symlink()):
                 continue
             try:
-                if entry.existed and path.is_dir() and not path.is_symlink():
-                    empty_folder(path)
-                    removed.append(f"{path}{os.sep}*")
-                else:
-                    remove_path(path)
-                    removed.append(str(path))
+                removed.append(undo_created(path, entry.existed))
             except OSError as exc:
                 problems.append(f"could not remove {path}: {exc}")
         problems += self._restore_quarantine(removed)
@@ -363,12 +368,7 @@ def cleanup(run: InterruptedRun) -> list[str]:
             kept.append(f"{path} was left in place: nothing shows Torch Setup made it")
             continue
         try:
-            if entry.existed:
-                empty_folder(path)
-                done.append(f"{path}{os.sep}*")
-            else:
-                remove_path(path)
-                done.append(str(path))
+            done.append(undo_created(path, entry.existed))
         except OSError as exc:
             kept.append(f"could not remove {path}: {exc}")
     kept += journal._restore_quarantine(done)
