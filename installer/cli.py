@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from installer.core.events import Event
     from installer.core.plan import Choices, Plan
     from installer.core.report import SystemReport
+    from installer.core.runner import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, EXIT_CANCELLED = 0, 1, 2, 3, 130
 
@@ -329,19 +330,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     return int(result.exit_code)
 
 
-def _write_report(path: Path, plan: Plan, report: SystemReport, result: Any, started: float) -> None:
+def _write_report(path: Path, plan: Plan, report: SystemReport, result: RunResult, started: float) -> None:
     data = {
         "torch_setup": __version__,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "exit_code": result.exit_code,
-        "ok": result.ok,
-        "cancelled": result.cancelled,
-        "seconds": round(result.seconds, 2),
-        "step_seconds": result.step_seconds,
-        "log_path": result.log_path,
+        **result.to_json(),  # exit code, timings, verification, diagnoses, log path
         "plan": plan.to_json(),
-        "verify": result.verify.to_json() if result.verify is not None else None,
-        "diagnoses": [d.to_json() for d in result.diagnoses],
         "system": report.to_json(),
     }
     try:
@@ -351,7 +345,7 @@ def _write_report(path: Path, plan: Plan, report: SystemReport, result: Any, sta
         _print_err(f"Could not write the report to {path}: {exc.strerror or exc}.")
 
 
-def _summarise_result(result: Any, plan: Plan) -> None:
+def _summarise_result(result: RunResult, plan: Plan) -> None:
     if result.ok:
         print(f"\n✓ PyTorch {plan.torch} ({plan.backend}) is installed and verified in {plan.env}")
         print(f"  Activate it:  {_activation_hint(plan)}")
