@@ -427,7 +427,7 @@ class _Planner:
         return str(rng.max)
 
     def _explain_no_python(self, rng: Any) -> None:
-        seen = [p for p in self.report.pythons if p.usable]
+        seen = self.report.usable_pythons()
         if not seen:
             return
         listed = ", ".join(sorted({p.version for p in seen}))
@@ -442,8 +442,8 @@ class _Planner:
 
     def _usable_pythons(self, rng: Any, folder_pythons: set[str] | None) -> list[PythonInfo]:
         out = []
-        for p in self.report.pythons:
-            if not p.usable or p.implementation != "cpython" or p.bits != 64:
+        for p in self.report.usable_pythons():
+            if p.implementation != "cpython" or p.bits != 64:
                 continue
             if p.arch != self.report.os.arch:
                 continue  # e.g. an x86_64 Python under Rosetta or Windows' emulation
@@ -526,7 +526,7 @@ class _Planner:
         if plat.startswith("macos"):
             return self._mac_build(rel)
         if r.os.tegra:
-            jet = [g for g in r.gpus if g.vendor == "nvidia"] or None
+            jet = r.gpus_of("nvidia")
             what = _gpu_text(jet[0]) if jet else "its integrated GPU"
             return _Build(
                 "cpu",
