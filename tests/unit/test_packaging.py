@@ -20,6 +20,7 @@ import tomllib
 
 import installer
 from installer.core import process, uvbin
+from tests.torch_env import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "packaging"))
@@ -267,7 +268,8 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-w", str(work / "dist"),
                             "-q"], capture_output=True, text=True, timeout=600)
-    if build.returncode != 0 and ("Could not find a version" in build.stderr or "No matching distribution" in build.stderr):
+    unreachable = "Could not find a version" in build.stderr or "No matching distribution" in build.stderr
+    if build.returncode != 0 and unreachable and not in_ci():  # in CI the wheel test must run
         pytest.skip(f"the build backend (setuptools) cannot be fetched here: {build.stderr.strip()[-300:]}")
     assert build.returncode == 0, build.stderr
     wheel = next((work / "dist").glob("torch_setup-*.whl"))
