@@ -9,7 +9,6 @@ import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from installer.core.process import Completed, run_captured
 
@@ -54,7 +53,3 @@ def fake_completed(argv: Sequence[str], returncode: int | None, stdout: str = ""
 
 def first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
-
-
-def path_join(*parts: str) -> str:
-    return str(Path(*parts))
