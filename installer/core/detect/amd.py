@@ -118,7 +118,7 @@ def detect_rocm_version(src: MachineSources, timeout: float) -> str | None:
         version = parse_rocm_version(src.read(path) or "")
         if version:
             return version
-    hipconfig = src.which("hipconfig") or ("/opt/rocm/bin/hipconfig" if src.exists("/opt/rocm/bin/hipconfig") else None)
+    hipconfig = _tool(src, "hipconfig")
     if hipconfig:
         result = src.run([hipconfig, "--version"], timeout)
         if result.ok:
