@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from installer.core import paths
+from installer.core import paths, verify
 from installer.core.catalog import (
     PLATFORM_KEYS,
     Catalog,
@@ -1170,16 +1170,10 @@ class _Planner:
     def _verify_step(self, plan: Plan, env_python: str, family: list[str]) -> None:
         names = [str(canonicalize_name(Requirement(s).name)) for s in family]
         require = [n for n in names if n in ("torchvision", "torchaudio")]
-        try:
-            from installer.core import verify
-
-            argv = verify.probe_argv(env_python, plan.expect, require)
-        except ImportError:  # pragma: no cover - verify ships with core
-            argv = [env_python, str(paths.resource("verify_probe.py")), "--json", "--expect", plan.expect]
         plan.steps.append(
             Step(
                 name="Verify",
-                argv=argv,
+                argv=verify.probe_argv(env_python, plan.expect, require),
                 kind="verify",
                 description=f"Imports torch in the new environment and runs a small computation on {plan.expect}.",
                 timeout=600,
