@@ -11,8 +11,6 @@ from installer.core.versions import version_tuple
 MPS_MIN_MACOS = (12, 3)
 
 
-
-
 def mps_possible(os_info: OSInfo) -> bool:
     """MPS needs an Apple Silicon Mac (arm64, Rosetta included: the machine is arm64) and macOS 12.3 or newer."""
     return (os_info.name == "macos" and os_info.arch == "arm64"

@@ -479,8 +479,6 @@ def _file_key(path: str) -> str:
         return os.path.normcase(os.path.abspath(path))
 
 
-
-
 def _rank(source: str) -> int:
     return SOURCE_RANK.index(source) if source in SOURCE_RANK else len(SOURCE_RANK)
 
