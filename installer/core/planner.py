@@ -27,7 +27,7 @@ from installer.core.catalog import (
     variant_kind,
 )
 from installer.core.plan import ChoiceError, Choices, Plan, Step
-from installer.core.report import GPUInfo, PythonInfo, SystemReport
+from installer.core.report import GPUInfo, PythonInfo, SystemReport, Tools
 from installer.core.versions import version_tuple
 
 DEFAULT_SOURCE_REPO = "https://github.com/pytorch/pytorch"
@@ -50,8 +50,6 @@ class MethodOption:
 
 
 # -- small facts ------------------------------------------------------------------------------------
-
-
 
 
 def _driver_ok(driver: str | None, minimum: str | None) -> bool:
@@ -1285,9 +1283,7 @@ class _Planner:
 
     def _source_steps(self, plan: Plan, rel: Release, version: str, build: _Build, env: Path) -> None:
         r, tools = self.report, self.report.tools
-        missing = [
-            name for name, tool in (("git", tools.git), ("a C/C++ compiler", tools.compiler)) if tool is None
-        ]
+        missing = _missing_build_tools(tools)
         if missing:
             raise ChoiceError(f"Building from source needs {' and '.join(missing)}: {_tools_hint(r.os.name)}")
         # The backend of a source build is what the local toolkit can build, not a wheel variant.
@@ -1479,6 +1475,11 @@ def _prefer_verified(rel: Release, variants: list[str]) -> list[str]:
     return sorted(variants, key=lambda v: rel.is_unverified(f"variants.{v}") is not None)
 
 
+def _missing_build_tools(tools: Tools) -> list[str]:
+    """What a source build cannot start without, as the user would name it."""
+    return [name for name, tool in (("git", tools.git), ("a C/C++ compiler", tools.compiler)) if tool is None]
+
+
 def _tools_hint(os_name: str) -> str:
     if os_name == "windows":
         return "install Git for Windows and Visual Studio Build Tools with the “Desktop development with C++” workload."
@@ -1542,9 +1543,7 @@ def method_options(report: SystemReport) -> list[MethodOption]:
             False,
             f"Needs conda, mamba or micromamba, and none was found: install Miniforge ({MINIFORGE_URL}) to use it.",
         )
-    missing = [
-        name for name, tool in (("git", tools.git), ("a C/C++ compiler", tools.compiler)) if tool is None
-    ]
+    missing = _missing_build_tools(tools)
     if missing:
         hint = _tools_hint(report.os.name)
         source = MethodOption("source", False, False, f"Building needs {' and '.join(missing)}: {hint}")
