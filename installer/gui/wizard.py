@@ -13,7 +13,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
@@ -277,6 +277,3 @@ def app_icon() -> QIcon:
 
 def scaled_icon_pixmap(size: int) -> Any:
     return app_icon().pixmap(QSize(size, size), mode=QIcon.Mode.Normal, state=QIcon.State.Off)
-
-
-ALIGN_TOP = Qt.AlignmentFlag.AlignTop

@@ -30,14 +30,12 @@ class LogBuffer:
         self._lines: collections.deque[str] = collections.deque(maxlen=max_lines)
         self._lock = threading.Lock()
         self._dropped = 0
-        self.total = 0
 
     def append(self, line: str) -> None:
         with self._lock:
             if len(self._lines) == self._lines.maxlen:
                 self._dropped += 1
             self._lines.append(line)
-            self.total += 1
 
     def drain(self) -> tuple[list[str], int]:
         """Everything buffered so far, and how many older lines were dropped since the last drain."""
@@ -208,10 +206,6 @@ class InstallWorker(QObject):
 
     def cancel(self) -> None:
         self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
 
     @Slot()
     def run(self) -> None:
