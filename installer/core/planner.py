@@ -254,7 +254,7 @@ class _Planner:
         version = c.torch if c.torch.count(".") == 2 else rel.versions[0]
         if plat not in rel.platforms():
             raise ChoiceError(self._not_published_text(rel, version))
-        self._check_glibc(rel, explicit=True)
+        self._check_glibc(rel)
         if c.method == "conda":
             self._check_conda_forge(rel)
         if self.folder and version not in self._folder_versions():
@@ -318,7 +318,7 @@ class _Planner:
         # All Linux wheels are manylinux_2_28 from 2.7 on (before: manylinux2014, glibc 2.17).
         return not (Version(rel.series) >= Version("2.7") and glibc < (2, 28))
 
-    def _check_glibc(self, rel: Release, explicit: bool) -> None:
+    def _check_glibc(self, rel: Release) -> None:
         if not self._glibc_fits(rel):
             raise ChoiceError(
                 f"PyTorch {rel.series} needs glibc 2.28 or newer but this Linux has glibc {self.report.os.glibc}: "
@@ -673,7 +673,6 @@ class _Planner:
     ) -> str:
         driver = self.report.nvidia_driver
         arch_fit = [v for v, _d, missing in rejected if not missing]
-        parts: list[str] = []
         if arch_fit:
             # The GPUs are covered, only the driver is too old.
             v = arch_fit[-1]
@@ -689,8 +688,7 @@ class _Planner:
         older = self._older_release_for(gpus)
         if older:
             text += f", or use torch ≤ {older[0]} ({older[1]})"
-        parts.append(text + ". Planned: the CPU build.")
-        return " ".join(parts)
+        return text + ". Planned: the CPU build."
 
     def _older_release_for(self, gpus: list[GPUInfo]) -> tuple[str, str] | None:
         """The newest release (and variant) whose CUDA builds fit this driver and these GPUs."""
@@ -1082,10 +1080,10 @@ class _Planner:
             if uv
             else [env_python, "-m", "pip", "install", "--progress-bar", "on", "--disable-pip-version-check"]
         )
-        where = {
-            True: f"the wheel folder {self.folder}",
-            False: "PyPI" if c.torch_source == "pypi" else f"PyTorch's {build.variant} index",
-        }[bool(self.folder)]
+        if self.folder:
+            where = f"the wheel folder {self.folder}"
+        else:
+            where = "PyPI" if c.torch_source == "pypi" else f"PyTorch's {build.variant} index"
         # Index strategy. Step 1 takes the torch family from ONE place: PyTorch's index for the
         # backend (--index-url replaces the default index, so a look-alike package on PyPI can never
         # win, the torchtriton lesson; with uv, --extra-index-url would even be searched FIRST and
@@ -1348,7 +1346,7 @@ class _Planner:
                 retries=INSTALL_RETRIES,
             )
         )
-        deps = [str(Path(checkout) / "requirements.txt")]
+        requirements = str(Path(checkout) / "requirements.txt")
         extra = [t for t, tool in (("cmake", tools.cmake), ("ninja", tools.ninja)) if tool is None]
         installer = (
             [self.uv, "pip", "install", "--python", env_python]
@@ -1358,7 +1356,7 @@ class _Planner:
         plan.steps.append(
             Step(
                 name="Install the build dependencies",
-                argv=[*installer, *self._net_args(uv), "-r", deps[0], *extra],
+                argv=[*installer, *self._net_args(uv), "-r", requirements, *extra],
                 kind="install",
                 description="Installs what the build needs (from the checkout's requirements.txt)"
                 + (f", plus {' and '.join(extra)}." if extra else "."),
