@@ -206,7 +206,7 @@ class Catalog:
 
     @classmethod
     def bundled(cls) -> Catalog:
-        return cls(json.loads(paths.resource("catalog.json").read_text(encoding="utf-8")))
+        return cls(_bundled_data())
 
     @classmethod
     def load(cls, refresh_timeout: float | None = None) -> Catalog:
@@ -215,7 +215,7 @@ class Catalog:
         With a timeout, a cache older than a day is renewed first (time-boxed); when that fails the
         older cache or the bundled data stands, and `notes` says so.
         """
-        data = json.loads(paths.resource("catalog.json").read_text(encoding="utf-8"))
+        data = _bundled_data()
         cached = read_cache()
         notes: list[str] = []
         if refresh_timeout is not None and (cached is None or _cache_age_s(cached) > CACHE_MAX_AGE_S):
@@ -403,6 +403,12 @@ class Catalog:
                     if key.startswith("variants") and any(v in key for v in observed):
                         rel.unverified.pop(key)
         return releases
+
+
+def _bundled_data() -> dict[str, Any]:
+    """The bundled resources/catalog.json, parsed."""
+    data: dict[str, Any] = json.loads(paths.resource("catalog.json").read_text(encoding="utf-8"))
+    return data
 
 
 def _learned_release(series: str, template: Release, seen: dict[str, Any]) -> Release:
@@ -605,7 +611,7 @@ def refresh(index_url: str = DEFAULT_INDEX, timeout: float = 10.0) -> Catalog:
 
     Raises OSError when no page could be read (the cache is then left as it was).
     """
-    data = json.loads(paths.resource("catalog.json").read_text(encoding="utf-8"))
+    data = _bundled_data()
     observed = _refresh_observations(data, index_url, timeout)
     write_cache(observed)
     return Catalog(data, observed)
