@@ -336,13 +336,6 @@ class Catalog:
         entry = self.sizes.get(key) or self.sizes.get("cpu") or {"download": 200, "disk": 1000}
         return int(entry["download"]), int(entry["disk"])
 
-    def all_variants(self) -> list[str]:
-        seen: set[str] = set()
-        for rel in [*self.releases, self._nightly]:
-            for vs in rel.variants.values():
-                seen.update(vs)
-        return sorted(seen, key=_variant_sort_key)
-
     # -- nightly and refresh overlay ---------------------------------------------------------------
 
     def _make_nightly(self, data: dict[str, Any]) -> Release:
