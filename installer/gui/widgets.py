@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import (
@@ -149,3 +151,16 @@ def linkify(text: object) -> str:
 
     escaped = escape(text)
     return re.sub(r"(https?://[^\s<>()]+[^\s<>().,;:])", r'<a href="\1">\1</a>', escaped)
+
+
+def field_of(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of an engine result, whether it is the dataclass or its JSON form (a dict)."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def diagnosis_html(diagnosis: Any) -> str:
+    """A Diagnosis as "Why / What to do" rich text, the same on the Install and Verify pages."""
+    return (f"<b>Why:</b> {escape(field_of(diagnosis, 'summary', ''))}<br>"
+            f"<b>What to do:</b> {escape(field_of(diagnosis, 'fix', ''))}")

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from installer.gui.widgets import (
     CollapsibleSection,
+    diagnosis_html,
     escape,
+    field_of,
     human_seconds,
     monospace_font,
     status_color,
@@ -36,12 +38,6 @@ from installer.gui.worker import InstallWorker, Job, LogBuffer
 LOG_VIEW_MAX_LINES = 5000  # the window keeps the tail; the log file keeps everything
 LOG_FLUSH_MS = 100
 RUNNING_SUBTITLE = "You can keep working meanwhile. Stopping removes everything this run created."
-
-
-def _field(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 class InstallPage(QWizardPage):
@@ -152,7 +148,7 @@ class InstallPage(QWizardPage):
         result = self._wizard.state.result
         if result is None or self.is_running():
             return False
-        return bool(_field(result, "ok")) or _field(result, "verify") is not None
+        return bool(field_of(result, "ok")) or field_of(result, "verify") is not None
 
     def is_running(self) -> bool:
         return self.running
@@ -297,8 +293,8 @@ class InstallPage(QWizardPage):
     def on_result(self, result: Any) -> None:
         state = self._wizard.state
         state.result = result
-        state.verify = _field(result, "verify")
-        log_path = _field(result, "log_path")
+        state.verify = field_of(result, "verify")
+        log_path = field_of(result, "log_path")
         if log_path:
             self._set_log_path(log_path)
 
@@ -329,10 +325,10 @@ class InstallPage(QWizardPage):
             self.status.setText(f"<span style='color:{fail_color}'>✗ {escape(self.crash or 'No result.')}</span>")
             self.retry_button.show()
             return
-        seconds = float(_field(result, "seconds", 0.0) or 0.0)
+        seconds = float(field_of(result, "seconds", 0.0) or 0.0)
         if seconds:
             self.elapsed_label.setText(f"Took {human_seconds(seconds)}")
-        if _field(result, "cancelled"):
+        if field_of(result, "cancelled"):
             self.setTitle("Installation cancelled")
             self.setSubTitle("You stopped the installation.")
             self.current_label.setText("Cancelled.")
@@ -340,14 +336,14 @@ class InstallPage(QWizardPage):
             self.retry_button.setText("&Start again")
             self.retry_button.show()
             return
-        if _field(result, "ok"):
+        if field_of(result, "ok"):
             self.setTitle("PyTorch is installed")
             self.setSubTitle("Every step finished.")
             self.overall.setValue(1000)
             self.current_label.setText(f"<span style='color:{ok_color}'>✓ Installed in {human_seconds(seconds)}."
                                        "</span> Press Next to see what the check found.")
             return
-        verify = _field(result, "verify")
+        verify = field_of(result, "verify")
         if verify is not None:
             self.setTitle("Installed, but the check failed")
             self.setSubTitle("PyTorch was installed, but it did not pass the check.")
@@ -356,14 +352,13 @@ class InstallPage(QWizardPage):
             return
         self.setTitle("The installation failed")
         self.setSubTitle("Here is what went wrong and what to do about it.")
-        failed = _field(self.finished_event, "failed_step") if self.finished_event is not None else None
+        failed = field_of(self.finished_event, "failed_step") if self.finished_event is not None else None
         lines = [f"<span style='color:{fail_color}'>✗ <b>The installation failed"
                  + (f" at “{escape(failed)}”" if failed else "") + ".</b></span>"]
-        for diagnosis in list(_field(result, "diagnoses", []) or [])[:3]:
-            lines.append(f"<b>Why:</b> {escape(_field(diagnosis, 'summary', ''))}<br>"
-                         f"<b>What to do:</b> {escape(_field(diagnosis, 'fix', ''))}")
+        for diagnosis in list(field_of(result, "diagnoses", []) or [])[:3]:
+            lines.append(diagnosis_html(diagnosis))
         if len(lines) == 1:
-            message = _field(self.finished_event, "message", "") if self.finished_event is not None else ""
+            message = field_of(self.finished_event, "message", "") if self.finished_event is not None else ""
             lines.append(escape(message or "The log has the details."))
         lines.append(self._rollback_text(short=True))
         self.status.setText("<br><br>".join(lines))
@@ -374,7 +369,7 @@ class InstallPage(QWizardPage):
 
     def _rollback_text(self, short: bool = False) -> str:
         plan = self._wizard.state.plan
-        removed = list(_field(self.finished_event, "rolled_back", []) or []) if self.finished_event is not None else []
+        removed = list(field_of(self.finished_event, "rolled_back", []) or []) if self.finished_event is not None else []
         leftover = (plan is not None and not self._env_existed and Path(plan.env).exists())
         if leftover:
             return (f"<span style='color:{status_color('warn', self)}'>⚠ {escape(plan.env)} could not be removed "

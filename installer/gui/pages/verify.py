@@ -19,22 +19,16 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from installer.gui.widgets import escape, status_color, status_icon
+from installer.gui.widgets import diagnosis_html, escape, field_of, status_color, status_icon
 from installer.gui.worker import Job, VerifyWorker
-
-
-def _field(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 def backend_of(verify: Any) -> str:
     for name in ("backend", "expect"):
-        value = _field(verify, name)
+        value = field_of(verify, name)
         if value:
             return str(value)
-    cuda = _field(verify, "cuda")
+    cuda = field_of(verify, "cuda")
     if cuda:
         return f"CUDA {cuda}"
     return "cpu"
@@ -61,17 +55,17 @@ def device_line(device: Any) -> tuple[str, str, bool | None]:
     """(device name, what its kernel check said, passed?) from a device entry of any reasonable shape."""
     if isinstance(device, str):
         return device, "", None
-    name = _field(device, "name") or _field(device, "device") or "device"
-    index = _field(device, "index")
+    name = field_of(device, "name") or field_of(device, "device") or "device"
+    index = field_of(device, "index")
     if index is not None and str(index) not in str(name):
         name = f"{name} (#{index})"
-    cap = _field(device, "capability") or _field(device, "compute_capability") or _field(device, "arch")
+    cap = field_of(device, "capability") or field_of(device, "compute_capability") or field_of(device, "arch")
     if cap:
         name = f"{name}, {cap}"
-    ok = _field(device, "ok")
+    ok = field_of(device, "ok")
     if ok is None:
-        ok = _field(device, "kernel_ok")
-    detail = _field(device, "detail") or _field(device, "kernel") or _field(device, "error") or ""
+        ok = field_of(device, "kernel_ok")
+    detail = field_of(device, "detail") or field_of(device, "kernel") or field_of(device, "error") or ""
     return str(name), str(detail), ok
 
 
@@ -183,8 +177,8 @@ class VerifyPage(QWizardPage):
         self.completeChanged.emit()
 
     def show_report(self, verify: Any) -> None:
-        ok = bool(_field(verify, "ok"))
-        torch = _field(verify, "torch") or "?"
+        ok = bool(field_of(verify, "ok"))
+        torch = field_of(verify, "torch") or "?"
         backend = backend_of(verify)
         if ok:
             self.headline.setText(f"<span style='color:{status_color('ok', self)}'>✓ PyTorch {escape(torch)} works "
@@ -195,18 +189,18 @@ class VerifyPage(QWizardPage):
         self.facts.clear()
         self._add("PyTorch", str(torch), True)
         self._add("Compute platform", backend, None)
-        cuda = _field(verify, "cuda")
+        cuda = field_of(verify, "cuda")
         if cuda:
             self._add("CUDA runtime", str(cuda), None)
-        for device in _field(verify, "devices", []) or []:
+        for device in field_of(verify, "devices", []) or []:
             name, detail, dev_ok = device_line(device)
             self._add(f"Device: {name}", detail or ("kernel ran" if dev_ok else ""), dev_ok)
-        for check in _field(verify, "checks", []) or []:
-            self._add(str(_field(check, "name", "check")), str(_field(check, "detail", "") or ""), _field(check, "ok"))
-        gflops = _field(verify, "throughput_gflops")
+        for check in field_of(verify, "checks", []) or []:
+            self._add(str(field_of(check, "name", "check")), str(field_of(check, "detail", "") or ""), field_of(check, "ok"))
+        gflops = field_of(verify, "throughput_gflops")
         if gflops:
             self._add("Speed (matrix multiply)", f"{float(gflops):,.0f} GFLOP/s", None)
-        error = _field(verify, "error")
+        error = field_of(verify, "error")
         if error:
             self._add("Error", str(error), False)
         if ok:
@@ -214,8 +208,7 @@ class VerifyPage(QWizardPage):
             return
         lines = []
         for diagnosis in diagnoses_for(verify, self._wizard.state.report)[:3]:
-            lines.append(f"<b>Why:</b> {escape(_field(diagnosis, 'summary', ''))}<br>"
-                         f"<b>What to do:</b> {escape(_field(diagnosis, 'fix', ''))}")
+            lines.append(diagnosis_html(diagnosis))
         self.diagnosis.setText("<br><br>".join(lines) if lines else "The log and the rows above show what failed.")
 
     def _add(self, name: str, value: str, ok: bool | None) -> None:
