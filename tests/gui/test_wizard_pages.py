@@ -322,3 +322,20 @@ def test_default_python_is_left_to_the_planner(qtbot: Any, make_wizard: Any, cat
     if page.python_combo.count() > 1:  # picking another one is the user's choice, and says so
         page.python_combo.setCurrentIndex(page.python_combo.count() - 1)
         qtbot.waitUntil(lambda: wizard.state.choices.python is not None, timeout=5000)
+
+
+def test_nightly_offers_the_nightly_builds(qtbot: Any, make_wizard: Any, catalog: Any) -> None:
+    """The override list follows the chosen version, as the planner does: nightly has builds no release has."""
+    wizard = make_wizard(detect_fn=recorded_detect("linux-rtx4090"), catalog=catalog)
+    go_to(qtbot, wizard, PageId.METHOD)
+    page = wizard.currentPage()
+
+    def offered() -> set[str]:
+        return {str(page.backend_combo.itemData(i)) for i in range(page.backend_combo.count())}
+
+    nightly_only = set(catalog.variants(catalog.release("nightly"), "linux-x86_64")) - set(
+        catalog.variants(catalog.latest(), "linux-x86_64"))
+    assert nightly_only, "the catalog's nightly has no build of its own: pick another case"
+    assert not nightly_only & offered()
+    page.version_combo.setCurrentIndex(page.version_combo.findData("nightly"))
+    qtbot.waitUntil(lambda: nightly_only <= offered(), timeout=5000)

@@ -330,7 +330,7 @@ class EnvironmentPage(QWizardPage):
             from installer.core.catalog import platform_key
 
             torch = state.choices.torch
-            release = state.catalog.latest() if torch in ("latest", "nightly") else state.catalog.release(torch)
+            release = state.catalog.release(torch)  # "latest" and "nightly" included, as the planner reads them
             return str(release.version), str(release.python_range(platform_key(state.report.os)).text())
         except Exception:
             return None

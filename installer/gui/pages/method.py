@@ -212,7 +212,7 @@ class MethodPage(QWizardPage):
             from installer.core.catalog import platform_key
 
             torch = state.choices.torch
-            release = state.catalog.latest() if torch in ("latest", "nightly") else state.catalog.release(torch)
+            release = state.catalog.release(torch)  # "latest" and "nightly" included, as the planner reads them
             return list(state.catalog.variants(release, platform_key(state.report.os)))
         except Exception:
             return FALLBACK_BACKENDS
