@@ -364,11 +364,10 @@ def _summarise_result(result: RunResult, plan: Plan) -> None:
 
 
 def _activation_hint(plan: Plan) -> str:
-    if plan.method == "conda":
-        return f"conda activate {shlex.quote(plan.env)}"
-    if os.name == "nt":
-        return f"{plan.env}\\Scripts\\activate"
-    return f"source {shlex.quote(str(Path(plan.env) / 'bin' / 'activate'))}"
+    from installer.core.activation import activation_command, shells_for
+
+    os_name = "windows" if os.name == "nt" else "posix"
+    return activation_command(plan.method, plan.env, shells_for(os_name)[0], windows=os.name == "nt")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

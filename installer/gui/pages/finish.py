@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from installer.core.activation import activation_command, shells_for
 from installer.gui.widgets import CommandLine, escape, status_color
 
 
@@ -40,30 +40,6 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     return str(obj)
-
-
-def shells_for(os_name: str) -> list[str]:
-    if os_name == "windows":
-        return ["PowerShell", "cmd", "bash"]
-    shell = Path(os.environ.get("SHELL", "")).name
-    order = ["bash / zsh", "fish"]
-    if shell == "fish":
-        order.reverse()
-    return order
-
-
-def activation_command(method: str, env: str, shell: str, windows: bool) -> str:
-    if method == "conda":
-        return f"conda activate {shlex.quote(env)}" if shell not in ("PowerShell", "cmd") else f'conda activate "{env}"'
-    if shell == "PowerShell":
-        return f'& "{env}\\Scripts\\Activate.ps1"'
-    if shell == "cmd":
-        return f'"{env}\\Scripts\\activate.bat"'
-    if shell == "fish":
-        return f"source {shlex.quote(env + '/bin/activate.fish')}"
-    if windows:  # Git Bash on Windows
-        return f"source {shlex.quote(env.replace(chr(92), '/') + '/Scripts/activate')}"
-    return f"source {shlex.quote(env + '/bin/activate')}"
 
 
 def run_summary(state: Any) -> dict[str, Any]:
