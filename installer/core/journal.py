@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -25,7 +27,7 @@ from typing import Any
 import psutil
 
 from installer import __version__
-from installer.core import paths
+from installer.core import locks, paths, safepath
 
 MARKER_NAME = ".torch-setup.json"
 JOURNAL_VERSION = 1
@@ -40,11 +42,14 @@ def marker_path(folder: str | Path) -> Path:
     return git / MARKER_NAME if git.is_dir() else folder / MARKER_NAME
 
 
-def write_marker(folder: str | Path, run_id: str, summary: dict[str, Any]) -> Path:
+def write_marker(folder: str | Path, run_id: str, summary: dict[str, Any], state: str = "done") -> Path:
+    """Mark a folder as made by run `run_id`. state "creating": written into a folder the run has just made,
+    before the step that fills it, so a crash mid-step still leaves proof of whose it is."""
     data = {
         "made_by": "torch-setup",
         "version": __version__,
         "run_id": run_id,
+        "state": state,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "plan": summary,
     }
@@ -136,17 +141,65 @@ def _process_start(pid: int) -> float | None:
         return None
 
 
+class JournalError(ValueError):
+    """A journal file that is damaged, foreign or asks for something no run may do: never acted on."""
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{5,99}")
+# What a run may record as created: its environment, the folders above it that it made, its scratch
+# folders, and the `creates` of its steps (their kinds).
+KINDS = frozenset({"env", "parent", "temp", "cache", "kernel", "checkout", "venv", "conda-create", "clone",
+                   "build", "install", "run", "check", "verify"})
+
+
 @dataclass
 class CreatedPath:
     path: str
-    kind: str  # "env" | "kernel" | "checkout" | "temp" | "cache" | another step kind
+    kind: str  # "env" | "parent" | "temp" | "cache" | "kernel" | another step kind
     existed: bool = False  # an empty folder that was already there: rollback empties it and keeps it
+    identity: list[int] | None = None  # (device, inode) when this run made the folder itself
 
 
 @dataclass
 class Quarantine:
     original: str  # where the earlier Torch Setup environment was
     moved_to: str  # where it waits until the new one works
+
+
+@dataclass
+class Child:
+    pid: int
+    started: float  # its create time, so a later process with the same pid is never taken for it
+
+
+def _want(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+    if key not in data:
+        if default is ...:
+            raise JournalError(f"{where}: {key} is missing")
+        return default
+    value = data[key]
+    if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise JournalError(f"{where}: {key} has the wrong type")
+    if not isinstance(value, kind):
+        raise JournalError(f"{where}: {key} has the wrong type")
+    return value
+
+
+def _abs_path(value: str, where: str) -> str:
+    if not value or "\0" in value or not os.path.isabs(value) or os.path.normpath(value) != value:
+        raise JournalError(f"{where}: {value!r} is not a plain absolute path")
+    if Path(value).parent == Path(value):
+        raise JournalError(f"{where}: {value!r} is the root of a drive")
+    return value
+
+
+def _identity(value: Any, where: str) -> list[int] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise JournalError(f"{where}: identity has the wrong type")
+    return [int(v) for v in value]
 
 
 @dataclass
@@ -159,6 +212,7 @@ class Journal:
     summary: dict[str, Any] = field(default_factory=dict)
     created: list[CreatedPath] = field(default_factory=list)
     quarantined: list[Quarantine] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
     version: int = JOURNAL_VERSION
 
     @property
@@ -177,13 +231,46 @@ class Journal:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Journal:
+    def from_json(cls, data: Any) -> Journal:
+        """Read a journal, checking every field: a damaged one raises JournalError and is never acted on."""
+        if not isinstance(data, dict):
+            raise JournalError("not a journal")
+        run_id = _want(data, "run_id", str, "journal")
+        if not _RUN_ID.fullmatch(run_id):
+            raise JournalError(f"journal: run_id {run_id!r} is not a run id")
+        env = _abs_path(_want(data, "env", str, "journal"), "journal env")
+        pid_started = _want(data, "pid_started", (int, float, type(None)), "journal", None)
+        created = []
+        for n, item in enumerate(_want(data, "created", list, "journal", [])):
+            where = f"created[{n}]"
+            if not isinstance(item, dict):
+                raise JournalError(f"{where} is not an entry")
+            kind = _want(item, "kind", str, where)
+            if kind not in KINDS:
+                raise JournalError(f"{where}: unknown kind {kind!r}")
+            created.append(CreatedPath(_abs_path(_want(item, "path", str, where), where), kind,
+                                       _want(item, "existed", bool, where, False),
+                                       _identity(item.get("identity"), where)))
+        quarantined = []
+        for n, item in enumerate(_want(data, "quarantined", list, "journal", [])):
+            where = f"quarantined[{n}]"
+            if not isinstance(item, dict):
+                raise JournalError(f"{where} is not an entry")
+            quarantined.append(Quarantine(_abs_path(_want(item, "original", str, where), where),
+                                          _abs_path(_want(item, "moved_to", str, where), where)))
+        children = []
+        for n, item in enumerate(_want(data, "children", list, "journal", [])):
+            where = f"children[{n}]"
+            if not isinstance(item, dict):
+                raise JournalError(f"{where} is not an entry")
+            children.append(Child(_want(item, "pid", int, where), float(_want(item, "started", (int, float), where))))
+        summary = _want(data, "summary", dict, "journal", {})
         return cls(
-            run_id=str(data["run_id"]), pid=int(data["pid"]), pid_started=data.get("pid_started"),
-            started=float(data["started"]), env=str(data.get("env", "")), summary=dict(data.get("summary", {})),
-            created=[CreatedPath(**c) for c in data.get("created", [])],
-            quarantined=[Quarantine(**q) for q in data.get("quarantined", [])],
-            version=int(data.get("version", JOURNAL_VERSION)),
+            run_id=run_id, pid=_want(data, "pid", int, "journal"),
+            pid_started=None if pid_started is None else float(pid_started),
+            started=float(_want(data, "started", (int, float), "journal")), env=env, summary=summary,
+            created=created, quarantined=quarantined, children=children,
+            version=_want(data, "version", int, "journal", JOURNAL_VERSION),
         )
 
     def save(self) -> None:
@@ -197,6 +284,22 @@ class Journal:
         self.created.append(CreatedPath(entry, kind, existed))
         self.save()
 
+    def make_folder(self, path: Path, kind: str) -> None:
+        """Create a folder this run owns: journal it, make it, then record its identity (device, inode)."""
+        self.record_created(path, kind)
+        path.mkdir()
+        for entry in self.created:
+            if entry.path == str(path.absolute()):
+                entry.identity = safepath.identity(path)
+        self.save()
+
+    def record_child(self, pid: int) -> None:
+        """A process this run started: cleanup makes sure it (and its process group) is gone before it acts."""
+        started = _process_start(pid)
+        if started is not None:
+            self.children.append(Child(pid, started))
+            self.save()
+
     def record_quarantine(self, original: str | Path, moved_to: str | Path) -> None:
         self.quarantined.append(Quarantine(str(Path(original).absolute()), str(Path(moved_to).absolute())))
         self.save()
@@ -204,7 +307,8 @@ class Journal:
     def rollback(self) -> tuple[list[str], list[str]]:
         """Undo this (live) run: remove what it created, newest first, and put back what it moved aside.
 
-        Returns (what was removed or restored, problems). Only recorded paths are touched.
+        Returns (what was removed or restored, problems). Only recorded paths are touched; folders the run
+        made above the environment are removed only when nothing else was put into them.
         """
         removed: list[str] = []
         problems: list[str] = []
@@ -213,6 +317,11 @@ class Journal:
             if not (path.exists() or path.is_symlink()):
                 continue
             try:
+                if entry.kind == "parent":
+                    if _empty_and_same(entry):
+                        path.rmdir()
+                        removed.append(str(path))
+                    continue
                 removed.append(undo_created(path, entry.existed))
             except OSError as exc:
                 problems.append(f"could not remove {path}: {exc}")
@@ -254,6 +363,13 @@ class Journal:
             self.path.unlink()
 
 
+def _empty_and_same(entry: CreatedPath) -> bool:
+    """A folder the run made itself, still the same one (identity) and still empty."""
+    path = Path(entry.path)
+    return (entry.identity is not None and safepath.identity(path) == entry.identity
+            and not path.is_symlink() and _is_empty_dir(path))
+
+
 # -- interrupted runs --------------------------------------------------------------------------------
 
 @dataclass
@@ -282,6 +398,14 @@ class InterruptedRun:
         return " ".join(parts)
 
 
+@dataclass
+class DamagedJournal:
+    """A file in the runs folder that cannot be trusted; it is reported and left alone."""
+
+    path: str
+    reason: str
+
+
 def _alive(journal: Journal) -> bool:
     if journal.pid == os.getpid():
         return True
@@ -293,17 +417,42 @@ def _alive(journal: Journal) -> bool:
     return abs(started - journal.pid_started) < 2.0  # a different process got the same pid otherwise
 
 
-def load_journals() -> list[Journal]:
-    journals = []
+def _read_journal(file: Path) -> Journal:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise JournalError(f"cannot be read: {exc}") from None
+    journal = Journal.from_json(data)
+    if file.name != f"{journal.run_id}.json":
+        raise JournalError(f"its run id {journal.run_id} does not match its file name")
+    return journal
+
+
+def scan_journals() -> tuple[list[Journal], list[DamagedJournal]]:
+    """Every journal in the runs folder: the valid ones, and the damaged ones with the reason."""
+    journals: list[Journal] = []
+    damaged: list[DamagedJournal] = []
     folder = runs_dir()
     if not folder.is_dir():
-        return []
+        return [], []
     for file in sorted(folder.glob("*.json")):
         try:
-            journals.append(Journal.from_json(json.loads(file.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # a foreign or damaged file: not ours to act on
-    return journals
+            journals.append(_read_journal(file))
+        except JournalError as exc:
+            damaged.append(DamagedJournal(str(file), str(exc)))
+    return journals, damaged
+
+
+def load_journals() -> list[Journal]:
+    return scan_journals()[0]
+
+
+def damaged_journals() -> list[DamagedJournal]:
+    return scan_journals()[1]
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 def interrupted_runs() -> list[InterruptedRun]:
@@ -312,63 +461,149 @@ def interrupted_runs() -> list[InterruptedRun]:
     for journal in load_journals():
         if _alive(journal):
             continue
-        leftovers = [c.path for c in journal.created
-                     if Path(c.path).exists() and not (c.existed and _is_empty_dir(Path(c.path)))]
+        leftovers = [c.path for c in journal.created if _is_leftover(c)]
         quarantined = [q for q in journal.quarantined if Path(q.moved_to).exists()]
         found.append(InterruptedRun(journal.run_id, journal.started, journal.env, journal.summary,
                                     leftovers, quarantined, str(journal.path)))
     return found
 
 
+def _is_leftover(entry: CreatedPath) -> bool:
+    path = Path(entry.path)
+    if entry.kind == "parent":
+        return _empty_and_same(entry)
+    return _exists(path) and not (entry.existed and _is_empty_dir(path))
+
+
 def _is_empty_dir(path: Path) -> bool:
-    return path.is_dir() and not any(path.iterdir())
+    try:
+        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    except OSError:
+        return False
+
+
+def _where_allowed(entry: CreatedPath, journal: Journal) -> bool:
+    """Could this run have created this path at all? (The env, folders above it, scratch named after the run,
+    or a step's folder; anything else in a journal is not acted on.)"""
+    path = Path(entry.path)
+    env = Path(journal.env)
+    if entry.kind == "env":
+        return path == env
+    if entry.kind == "parent":  # a folder above the env or above another path the run made
+        below = [Path(c.path) for c in journal.created if c is not entry] + [env]
+        return any(str(b).startswith(str(path).rstrip(os.sep) + os.sep) for b in below)
+    if entry.kind in ("temp", "cache"):
+        return journal.run_id in path.name and path.name.startswith((".torch-setup-", "torch-setup-"))
+    return True  # a step's `creates`; still needs the run's marker below
 
 
 def _made_by_run(entry: CreatedPath, journal: Journal) -> bool:
-    """Is the leftover at entry.path really the one that run made (and not something made since)?"""
+    """Is the leftover at entry.path provably the one that run made (and not something made since)?
+
+    Proof is the run's own marker inside it, or, for an empty folder the run made itself, the same device
+    and inode as recorded. Never age or shape: a venv someone made after the crash is not ours.
+    """
+    if not _where_allowed(entry, journal):
+        return False
     path = Path(entry.path)
+    if path.is_symlink():
+        return False
+    if entry.kind == "parent":
+        return _empty_and_same(entry)
     marker = read_marker(path) if path.is_dir() else None
-    if marker is not None:
-        return marker.get("run_id") == journal.run_id
-    if entry.kind in ("temp", "cache"):
-        return journal.run_id in path.name  # our own scratch folders carry the run id in their name
-    # No marker: the run died while the step that makes it was running. Accept it only when it looks
-    # like what that step makes and it came into being after the run started.
-    for probe in ("pyvenv.cfg", "conda-meta", ".git"):
-        candidate = path / probe
-        if candidate.exists():
-            return candidate.stat().st_mtime >= journal.started - 2.0
-    return False
+    return marker is not None and marker.get("run_id") == journal.run_id
+
+
+def _survivors(journal: Journal) -> list[psutil.Process]:
+    """Processes of that run still alive: the children it recorded and whatever shares their process group."""
+    found: dict[int, psutil.Process] = {}
+    groups = {c.pid for c in journal.children}
+    for child in journal.children:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(child.pid)
+            if abs(proc.create_time() - child.started) < 1.0:
+                found[proc.pid] = proc
+    if groups and hasattr(os, "getpgid"):
+        for proc in psutil.process_iter(["pid", "create_time"]):
+            with contextlib.suppress(psutil.Error, OSError):
+                if (os.getpgid(proc.pid) in groups and proc.info["create_time"] >= journal.started - 1.0
+                        and proc.pid != os.getpid()):
+                    found[proc.pid] = proc
+    return [p for p in found.values() if _running(p)]
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _stop_survivors(journal: Journal, grace: float = 3.0) -> list[str]:
+    """Stop what is left of a dead run's process tree before touching its files. Returns what still runs."""
+    survivors = _survivors(journal)
+    for proc in survivors:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signal.SIGTERM)
+    _gone, alive = psutil.wait_procs(survivors, timeout=grace)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    _gone, alive = psutil.wait_procs(alive, timeout=grace)
+    return [f"process {p.pid} of that install is still running" for p in alive if _running(p)]
 
 
 def cleanup(run: InterruptedRun) -> list[str]:
     """Remove the leftovers of an interrupted run and put back what it moved aside.
 
-    Returns what was removed or restored; what was left in place, and why, goes to run.kept. Only paths
-    that carry our marker of that run, or that the journal says that run created (and that look like
-    it), are removed. The journal is forgotten once nothing is left to resolve.
+    Returns what was removed or restored; what was left in place, and why, goes to run.kept. First the
+    run's surviving processes are stopped (an orphaned installer would otherwise recreate what is
+    removed); then only paths that provably belong to that run are removed. The journal is forgotten
+    once nothing is left to resolve.
     """
     run.kept = []
     journal_file = Path(run.journal_path)
     try:
-        journal = Journal.from_json(json.loads(journal_file.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        run.kept.append(f"the journal {journal_file} cannot be read: {exc}")
+        journal = _read_journal(journal_file)
+    except JournalError as exc:
+        run.kept.append(f"the journal {journal_file} {exc}")
         return []
     if _alive(journal):
         run.kept.append("that install is still running")
         return []
+    try:
+        with locks.hold(journal.env, journal.run_id, wait=0.5):
+            return _cleanup_locked(run, journal, journal_file)
+    except locks.LockBusy as exc:
+        run.kept.append(str(exc))
+        return []
+    except ValueError as exc:  # the state folder cannot be written
+        run.kept.append(str(exc))
+        return []
+
+
+def _cleanup_locked(run: InterruptedRun, journal: Journal, journal_file: Path) -> list[str]:
+    kept = _stop_survivors(journal)
+    if kept:
+        run.kept = kept
+        return []
     done: list[str] = []
-    kept: list[str] = []
     for entry in reversed(journal.created):
         path = Path(entry.path)
-        if not path.exists():
+        if not _exists(path):
+            continue
+        if entry.kind == "parent" and not _is_empty_dir(path):
+            kept.append(f"{path} was left in place: it holds files that install did not make")
             continue
         if not _made_by_run(entry, journal):
-            kept.append(f"{path} was left in place: nothing shows Torch Setup made it")
+            kept.append(f"{path} was left in place: nothing proves that install made it")
             continue
         try:
-            done.append(undo_created(path, entry.existed))
+            if entry.kind == "parent":
+                path.rmdir()
+                done.append(str(path))
+            else:
+                done.append(undo_created(path, entry.existed))
         except OSError as exc:
             kept.append(f"could not remove {path}: {exc}")
     kept += journal._restore_quarantine(done)

@@ -16,7 +16,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from installer.core import paths, verify
+from installer.core import paths, safepath, verify
 from installer.core.catalog import (
     PLATFORM_KEYS,
     Catalog,
@@ -998,10 +998,11 @@ class _Planner:
 
     def _env_path(self, rel: Release, build: _Build) -> Path:
         c = self.choices
+        # Canonical (links followed, `..` collapsed): the plan shows, and every step uses, the real target.
         if c.env:
-            return Path(c.env).expanduser().absolute()
+            return safepath.canonical(c.env)
         name = c.env_name or f"torch-{'nightly' if rel.nightly else rel.series}-{build.backend}"
-        return paths.default_env_root() / name
+        return safepath.canonical(paths.default_env_root() / name)
 
     def _env_python(self, env: Path, conda: bool = False) -> str:
         if self.windows:
@@ -1052,7 +1053,7 @@ class _Planner:
             plan.steps.append(
                 Step(
                     name="Create the environment",
-                    argv=[self.uv, "venv", *offline, "--python", base, str(env)],
+                    argv=[self.uv, "venv", "--allow-existing", *offline, "--python", base, str(env)],
                     kind="venv",
                     description=f"Creates an isolated Python {plan.python} environment in {env}"
                     + (" (uv downloads that Python first)." if plan.python_executable is None else "."),
@@ -1313,7 +1314,7 @@ class _Planner:
         plan.steps.append(
             Step(
                 name="Create the environment",
-                argv=[self.uv, "venv", "--seed", "--python", base, str(env)]
+                argv=[self.uv, "venv", "--allow-existing", "--seed", "--python", base, str(env)]
                 if uv
                 else [base, "-m", "venv", str(env)],
                 kind="venv",

@@ -28,7 +28,7 @@ from typing import IO, Any
 import platformdirs
 import psutil
 
-from installer.core import process
+from installer.core import locks, process, safepath
 from installer.core.events import (
     Diagnosis,
     Event,
@@ -39,7 +39,7 @@ from installer.core.events import (
     StepFinished,
     StepStarted,
 )
-from installer.core.journal import Journal, read_marker, write_marker
+from installer.core.journal import Journal, new_run_id, read_marker, write_marker
 from installer.core.plan import ChoiceError, Plan, Step, redact_text
 from installer.core.progress import LINE_BREAK, decode_line, parser_for
 from installer.core.runlog import RunLog
@@ -116,8 +116,14 @@ def _nonempty_dir(path: Path) -> bool:
 
 
 def _check_target(path: Path, force: bool, what: str) -> None:
+    """Judge the canonical target: `..` collapsed and links followed, so the check sees what a step will write."""
     if path.is_symlink() and not path.exists():
         raise ChoiceError(f"The {what} path {path} is a broken link; choose another folder.")
+    for ancestor in path.parents:
+        if ancestor.exists() or ancestor.is_symlink():
+            if not ancestor.is_dir():
+                raise ChoiceError(f"The {what} path {path} lies under {ancestor}, which is not a folder.")
+            break
     if path.exists() and not path.is_dir():
         raise ChoiceError(f"The {what} path {path} is a file, not a folder; choose another folder.")
     if not _nonempty_dir(path):
@@ -138,11 +144,11 @@ def preflight(plan: Plan, force: bool = False) -> None:
     """Refuse, before anything changes, a plan that would overwrite what is not ours (ChoiceError, exit 2)."""
     if not plan.env or not str(plan.env).strip():
         raise ChoiceError("The plan names no environment folder.")
-    env = Path(plan.env).expanduser()
+    env = safepath.canonical(plan.env)
     _check_target(env, force, "environment")
     for step in plan.steps:
-        if step.creates and Path(step.creates).expanduser() != env:
-            _check_target(Path(step.creates).expanduser(), force, step.kind)
+        if step.creates and safepath.canonical(step.creates) != env:
+            _check_target(safepath.canonical(step.creates), force, step.kind)
 
 
 # -- disk space --------------------------------------------------------------------------------------
@@ -386,7 +392,7 @@ class Runner:
         self._log: RunLog | None = None
         self._journal: Journal | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._env_path = Path(plan.env).expanduser().absolute()
+        self._env_path = safepath.canonical(plan.env)
         self._extra_env: dict[str, str] = {}
         self._scratch: list[Path] = []
 
@@ -408,7 +414,13 @@ class Runner:
     # -- the run -------------------------------------------------------------------------------------
 
     def run(self) -> RunResult:
-        """Run the plan. Raises ChoiceError (nothing changed) when preflight refuses it."""
+        """Run the plan. Raises ChoiceError (nothing changed) when preflight refuses it or another run holds
+        the environment: one run per environment holds its lock from the first check to the last cleanup."""
+        run_id = new_run_id()
+        with locks.hold(self._env_path, run_id):
+            return self._run_locked(run_id)
+
+    def _run_locked(self, run_id: str) -> RunResult:
         preflight(self.plan, self.force)
         t0 = time.monotonic()
         self._log = RunLog()
@@ -424,7 +436,7 @@ class Runner:
         verify_failed = False
         try:
             self._log.note(f"Torch Setup run; plan: {redact_text(self.plan.dumps())}")
-            self._journal = Journal.start(str(self._env_path), summary)
+            self._journal = Journal.start(str(self._env_path), summary, run_id=run_id)
             self._log.note(f"journal {self._journal.path}")
             self._emit(PlanStarted([s.name for s in self.plan.steps], log_path))
             self._prepare_target()
@@ -501,44 +513,62 @@ class Runner:
     # -- before the first step -----------------------------------------------------------------------
 
     def _prepare_target(self) -> None:
-        """Move an earlier Torch Setup env aside (force), journal what will be created, relocate temp/cache."""
+        """Move an earlier Torch Setup env aside (force), journal and make the folders the run will own, and
+        give the children a temp folder of this run's own (removed with it, whatever they leave there)."""
         journal = self._journal
         assert journal is not None
         env = self._env_path
-        targets = [(env, "env")] + [(Path(s.creates).expanduser().absolute(), s.kind)
-                                    for s in self.plan.steps if s.creates]
+        targets = [(env, "env")] + [(safepath.canonical(s.creates), s.kind) for s in self.plan.steps if s.creates]
+        venv_step = any(s.kind == "venv" and s.creates and safepath.canonical(s.creates) == env
+                        for s in self.plan.steps)
         seen: set[Path] = set()
         for target, kind in targets:
             if target in seen:
                 continue
             seen.add(target)
+            for parent in safepath.missing_ancestors(target):
+                journal.make_folder(parent, "parent")
             if _nonempty_dir(target):  # preflight allowed it: ours, and force was given
-                moved = target.with_name(f"{target.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+                moved = target.with_name(f"{target.name}.old-{journal.run_id}")
                 journal.record_quarantine(target, moved)
                 os.replace(target, moved)
                 self._say(0, f"The earlier {target} was moved to {moved} until the new one works.")
-            journal.record_created(target, "env" if target == env else kind, existed=target.is_dir())
+            existed = target.is_dir()
+            journal.record_created(target, "env" if target == env else kind, existed=existed)
+            if target == env and venv_step:
+                # The run makes the folder and marks it before the venv step fills it, so a crash inside that
+                # step still leaves the proof that cleanup needs (it never judges by age or shape).
+                if not existed:
+                    journal.make_folder(target, "env")
+                write_marker(target, journal.run_id, journal.summary, state="creating")
         self._extra_env, self._scratch = relocation_env(self.plan, journal.run_id)
+        if "TMPDIR" not in self._extra_env:
+            run_tmp = Path(tempfile.gettempdir()) / f"torch-setup-{journal.run_id}"
+            self._scratch.insert(0, run_tmp)
+            self._extra_env.update(TMPDIR=str(run_tmp), TEMP=str(run_tmp), TMP=str(run_tmp))
         for folder in self._scratch:
-            journal.record_created(folder, "temp")
-            folder.mkdir(parents=True, exist_ok=True)
+            journal.make_folder(folder, "temp")
+            write_marker(folder, journal.run_id, {}, state="scratch")
         for var, value in self._extra_env.items():
             Path(value).mkdir(parents=True, exist_ok=True)
-            if self._log:
+            if self._log and not any(str(value) == str(f) for f in self._scratch[:1]):
                 self._log.note(f"not enough free space for the download where {var} points; using {value}")
 
     def _mark_created(self) -> None:
-        """Put our marker into the environment as soon as it exists (it tells later runs it is ours)."""
+        """Put our marker into what the steps made as soon as it exists (it tells later runs and cleanup it is
+        ours); a checkout's goes inside its .git."""
         journal = self._journal
         if journal is None:
             return
         for entry in journal.created:
             path = Path(entry.path)
-            if entry.kind == "temp" or not path.is_dir() or read_marker(path) is not None:
+            if entry.kind in ("temp", "parent") or not path.is_dir() or path.is_symlink():
                 continue
-            if entry.kind == "env" or (path / ".git").is_dir():
-                with contextlib.suppress(OSError):
-                    write_marker(path, journal.run_id, journal.summary)
+            marker = read_marker(path)
+            if marker is not None and marker.get("state") != "creating":
+                continue
+            with contextlib.suppress(OSError):  # every folder a step made carries the proof of whose it is
+                write_marker(path, journal.run_id, journal.summary)
 
     # -- after the last step -------------------------------------------------------------------------
 
@@ -617,6 +647,9 @@ class Runner:
             self._say(index, attempt.error)
             return attempt
         self._proc = proc
+        if self._journal is not None:
+            with contextlib.suppress(OSError):
+                self._journal.record_child(proc.pid)
         lines: queue.SimpleQueue[tuple[str, list[str] | None]] = queue.SimpleQueue()
         readers = [threading.Thread(target=_read_lines, args=(pipe, name, lines), daemon=True,
                                     name=f"torch-setup-{name}")

@@ -73,11 +73,12 @@ def test_killed_run_is_found_and_cleaned(tmp_path: Path) -> None:
     runs = interrupted_runs()
     assert len(runs) == 1
     run = runs[0]
-    assert run.leftovers == [str(env)]
+    scratch = [p for p in run.leftovers if p != str(env)]
+    assert str(env) in run.leftovers and len(scratch) == 1 and "torch-setup-" in scratch[0]
     assert str(env) in run.describe()
     done = cleanup(run)
-    assert done == [str(env)] and run.kept == []
-    assert not env.exists()
+    assert sorted(done) == sorted(run.leftovers) and run.kept == []
+    assert not env.exists() and not Path(scratch[0]).exists()
     assert interrupted_runs() == []
 
 
@@ -108,10 +109,22 @@ def test_cleanup_leaves_a_folder_nothing_shows_we_made(tmp_path: Path) -> None:
     assert Path(run.journal_path).exists(), "kept while something is unresolved"
 
 
-def test_cleanup_removes_unmarked_venv_made_during_the_run(tmp_path: Path) -> None:
+def test_cleanup_keeps_an_unmarked_venv_even_when_newer_than_the_run(tmp_path: Path) -> None:
+    # After a crash the user made their own venv at that path: a venv newer than the run is not proof.
     env = tmp_path / "env"
     (env / "bin").mkdir(parents=True)
-    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")  # the run died inside `uv venv`, before the marker
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    _fake_journal(tmp_path, [{"path": str(env), "kind": "env", "existed": False}])
+    [run] = interrupted_runs()
+    done = cleanup(run)
+    assert done == [] and "nothing proves" in run.kept[0] and (env / "pyvenv.cfg").exists()
+
+
+def test_cleanup_removes_a_half_made_venv_that_carries_the_runs_creating_marker(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    write_marker(env, "20250101-000000-1-abcdef", {}, state="creating")  # the run died inside `uv venv`
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
     _fake_journal(tmp_path, [{"path": str(env), "kind": "env", "existed": False}])
     [run] = interrupted_runs()
     done = cleanup(run)

@@ -231,8 +231,8 @@ def test_no_compatible_python_provisions_one_with_uv(catalog: Catalog) -> None:
     plan = plan_for(load("linux-no-python"), catalog)
     assert plan.python_executable is None
     venv = plan.steps[0]
-    assert venv.argv[:3] == ["/opt/uv/bin/uv", "venv", "--python"]
-    assert venv.argv[3] == plan.python
+    assert venv.argv[:4] == ["/opt/uv/bin/uv", "venv", "--allow-existing", "--python"]
+    assert venv.argv[4] == plan.python
     assert "uv downloads a managed CPython" in text(plan)
 
 

@@ -54,7 +54,7 @@ def test_pip_uv_steps_route_the_torch_family_only_to_pytorchs_index(catalog: Cat
         ampere(), catalog, torch="2.13", env=str(env), packages=["torch", "torchvision", "numpy>=2"]
     )
     assert plan.torch == "2.13.0" and plan.backend == "cu132"
-    assert step(plan, "venv") == [UV, "venv", "--python", "/usr/bin/python3.12", str(env)]
+    assert step(plan, "venv") == [UV, "venv", "--allow-existing", "--python", "/usr/bin/python3.12", str(env)]
     torch_step, other_step = step(plan, "install", 0), step(plan, "install", 1)
     assert torch_step == [
         UV, "pip", "install", "--python", str(env / "bin" / "python"),

@@ -129,7 +129,9 @@ def test_rollback_removes_only_what_the_run_created(tmp_path: Path) -> None:
     result = Runner(plan, seen.append).run()
     assert result.exit_code == 1
     assert not env.exists() and not kernel.exists()
-    assert set(result.rolled_back) == {str(env), str(kernel)}
+    scratch = {p for p in result.rolled_back if Path(p).name.startswith("torch-setup-")}
+    assert set(result.rolled_back) - scratch == {str(env), str(kernel)}
+    assert len(scratch) == 1 and not any(Path(p).exists() for p in scratch), "the run's temp folder goes too"
     assert snapshot(neighbour) == before_neighbour
     assert sorted(p.name for p in (tmp_path / "kernels").iterdir()) == before_kernels == ["python3"]
     assert not list(runs_dir().glob("*.json")), "a fully rolled-back run leaves no journal"
