@@ -304,6 +304,9 @@ def cmd_install(args: argparse.Namespace) -> int:
             _show_plan(plan, out)
             print("\nDry run: nothing was changed.", file=out)
         return EXIT_OK
+    from installer.core import locks
+
+    locks.refuse_if_busy(plan.env)
     preflight(plan, force=bool(choices.force))
     if not choices.yes:
         if not sys.stdin or not sys.stdin.isatty():
@@ -486,9 +489,14 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     from installer.core import journal
 
     runs = journal.interrupted_runs()
+    damaged = journal.damaged_journals()
     if args.json:
-        print(json.dumps({"interrupted_runs": [run.to_json() for run in runs]}, indent=2, ensure_ascii=False))
+        print(json.dumps({"interrupted_runs": [run.to_json() for run in runs],
+                          "damaged_journals": [{"path": d.path, "reason": d.reason} for d in damaged]},
+                         indent=2, ensure_ascii=False))
         return EXIT_OK
+    for bad in damaged:
+        print(f"Left alone: {bad.path} is not a journal Torch Setup can trust ({bad.reason}).")
     if not runs:
         print("No interrupted runs: nothing to clean up.")
         return EXIT_OK
@@ -502,6 +510,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     for run in runs:
         for removed in journal.cleanup(run):
             print(f"removed {removed}")
+        for kept in run.kept:
+            print(f"kept: {kept}")
     return EXIT_OK
 
 

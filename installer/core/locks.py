@@ -76,6 +76,13 @@ def hold(target: str | os.PathLike[str], run_id: str, what: str = "environment",
         lock.release()
 
 
+def refuse_if_busy(target: str | os.PathLike[str], what: str = "environment") -> None:
+    """Before judging a target, say so if another run is working on it (its half-made folder is not the answer)."""
+    if is_held(target):
+        raise LockBusy(f"{_holder(lock_path(target).with_suffix('.json'))} is installing into the {what} "
+                       f"{safepath.canonical(target)}; wait for it to finish, or choose another folder.")
+
+
 def is_held(target: str | os.PathLike[str]) -> bool:
     """Does some run hold `target`'s lock right now? (Tries it without waiting.)"""
     path = lock_path(target)
