@@ -22,7 +22,7 @@ def canonical(path: str | os.PathLike[str]) -> Path:
     Links are followed first and `..` applied to what they point to, which is what the OS does when a
     program opens the path; parts that do not exist yet are kept as written.
     """
-    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
+    return Path(os.path.realpath(os.path.expanduser(os.fspath(path))))  # no abspath first: it collapses `..` textually
 
 
 def key(path: str | os.PathLike[str]) -> str:

@@ -221,3 +221,21 @@ def test_forged_journals_delete_nothing_and_do_not_block_others(tmp_path: Path) 
     assert _snapshot(victim) == before
     assert not real_env.exists(), done.stdout
     assert "bad-types.json" in done.stdout + done.stderr, "a damaged journal is reported, not silently skipped"
+
+
+def test_cancelled_pip_engine_run_leaves_nothing_in_temp(tmp_path: Path, real: tuple[str, str]) -> None:
+    """pip's and ensurepip's scratch folders go into the run's own temp folder, which goes with the run."""
+    env = tmp_path / "env"
+    environ = cli_env(tmp_path, {"TMPDIR": str(_tmp(tmp_path))})
+    proc = subprocess.Popen(_argv(str(env), real, "--engine", "pip"), cwd=REPO, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        event = json.loads(line) if line.startswith("{") else {}
+        if event.get("type") == "output" and event.get("index") == 1:  # pip is working on the install
+            proc.send_signal(signal.SIGINT)
+            break
+    proc.communicate(timeout=300)
+    assert proc.returncode == 130
+    assert not env.exists()
+    assert list(_tmp(tmp_path).iterdir()) == [], [p.name for p in _tmp(tmp_path).iterdir()]
