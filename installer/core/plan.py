@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -97,6 +98,11 @@ class Choices:
                 raise ChoiceError("The environment folder is empty or has control characters in it.")
             if Path(self.env).expanduser().is_file():
                 raise ChoiceError(f"The environment path {self.env} is a file, not a folder.")
+            link = Path(self.env).expanduser()
+            if link.is_symlink() and not link.exists():
+                # A link to a drive that is not mounted: installing "there" would fill the wrong disk.
+                raise ChoiceError(f"The environment path {self.env} is a link to {os.readlink(link)}, which does "
+                                  "not exist (a drive that is not mounted?); choose another folder.")
         if not self.packages:
             raise ChoiceError("The package list is empty: it needs at least torch.")
         for spec in self.packages:

@@ -239,3 +239,15 @@ def test_cancelled_pip_engine_run_leaves_nothing_in_temp(tmp_path: Path, real: t
     assert proc.returncode == 130
     assert not env.exists()
     assert list(_tmp(tmp_path).iterdir()) == [], [p.name for p in _tmp(tmp_path).iterdir()]
+
+
+def test_a_dangling_link_or_a_file_on_the_way_is_refused(tmp_path: Path, real: tuple[str, str]) -> None:
+    link = tmp_path / "usb-env"
+    link.symlink_to(tmp_path / "media" / "usb" / "env")  # the drive is not mounted
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for target in (str(link), f"{blocker}/env"):
+        done = _run(_argv(target, real), cli_env(tmp_path))
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "media").exists() and blocker.read_text() == "not a folder"
