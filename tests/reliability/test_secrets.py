@@ -99,15 +99,22 @@ def test_dry_run_hides_every_form(tmp_path: Path, json_events: bool) -> None:
         assert event["type"] == "plan" and event["plan"]["choices"]["index_url"] == "http://***@127.0.0.1:9/links"
 
 
-@pytest.mark.parametrize(("index", "links"), [(PASSWORD, [TOKEN]), (TOKEN, [AT_SIGN]), (AT_SIGN, [PASSWORD, TOKEN])],
-                         ids=["password", "token", "at-in-password"])
-def test_failing_install_leaks_nothing_and_writes_0600(tmp_path: Path, index: str, links: list[str]) -> None:
+@pytest.mark.parametrize(("index", "links", "json_events"),
+                         [(PASSWORD, [TOKEN], True), (TOKEN, [AT_SIGN], True), (AT_SIGN, [PASSWORD, TOKEN], True),
+                          (PASSWORD, [AT_SIGN], False)],
+                         ids=["password", "token", "at-in-password", "human-output"])
+def test_failing_install_leaks_nothing_and_writes_0600(tmp_path: Path, index: str, links: list[str],
+                                                       json_events: bool) -> None:
     report = tmp_path / "report.json"
-    run = run_install([*_choices(index, *links), "--env", str(tmp_path / "env")], cli_env(tmp_path), report)
+    run = run_install([*_choices(index, *links), "--env", str(tmp_path / "env")], cli_env(tmp_path), report,
+                      json_events=json_events)
     assert run.returncode == 1, run.tail()  # offline, the folder lacks torch's dependencies: it fails fast
-    assert run.of_type("plan-finished") and run.of_type("step-started")
-    log = Path(run.of_type("plan-finished")[0]["log_path"])
-    assert run.report is not None and Path(run.report["log_path"]) == log
+    assert run.report is not None
+    log = Path(run.report["log_path"])
+    if json_events:
+        assert run.of_type("step-started") and Path(run.of_type("plan-finished")[0]["log_path"]) == log
+    else:
+        assert "Install PyTorch" in run.stdout and "Full log" in run.stderr
     texts = {"stdout": run.stdout, "stderr": run.stderr, "report": report.read_text(encoding="utf-8"),
              "log": log.read_text(encoding="utf-8")}
     assert {where: _leaks(text) for where, text in texts.items() if _leaks(text)} == {}
@@ -194,3 +201,14 @@ def test_crash_log_is_redacted_and_0600(tmp_path: Path, monkeypatch: pytest.Monk
     assert _leaks(err) == [] and _leaks(crash.read_text(encoding="utf-8")) == []
     assert "http://user:***@127.0.0.1:9/simple" in crash.read_text(encoding="utf-8")
     assert _mode(crash) == 0o600 and _mode(crash.parent) == 0o700
+
+
+def test_diagnose_quotes_its_evidence_redacted(tmp_path: Path) -> None:
+    log = tmp_path / "pip.log"
+    log.write_text(f"Looking in indexes: {PASSWORD}\n"
+                   f"  Caused by: Connection refused (os error 111) {TOKEN}/torch/\n", encoding="utf-8")
+    done = _cli(tmp_path, "diagnose", str(log), "--json")
+    assert done.returncode == 0, done.stderr
+    evidence = [d.get("evidence") or "" for d in json.loads(done.stdout)["diagnoses"]]
+    assert any("http://***@127.0.0.1:9/links/torch/" in e for e in evidence), evidence  # the line was quoted
+    assert _leaks(done.stdout + done.stderr) == []
