@@ -144,7 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_err(text: str) -> None:
-    print(text, file=sys.stderr)
+    from installer.core.redact import redact_text
+
+    # Error sentences quote what the user typed (an --index-url with its password) or what a child said.
+    print(redact_text(text), file=sys.stderr)
+
+
+def _print_json(data: Any, out: TextIO | None = None) -> None:
+    """JSON for the user or a fleet tool, with URL credentials hidden (redacted before serialising)."""
+    from installer.core.redact import redact_json
+
+    print(json.dumps(redact_json(data), indent=2, ensure_ascii=False), file=out or sys.stdout)
 
 
 def _load_system(path: str | None, *, offline: bool = False, env_dir: str | None = None) -> SystemReport:
@@ -211,26 +221,25 @@ def _checked_source_repo(value: str) -> str:
 
 
 def _show_plan(plan: Plan, out: TextIO) -> None:
-    from installer.core.plan import redact_text
+    from installer.core.redact import redact_text
 
-    print(f"PyTorch {plan.torch} ({plan.backend}) with Python {plan.python}, method {plan.method}", file=out)
-    print(f"Environment: {plan.env}", file=out)
+    lines = [f"PyTorch {plan.torch} ({plan.backend}) with Python {plan.python}, method {plan.method}",
+             f"Environment: {plan.env}"]
     if plan.download_mib or plan.disk_mib:
-        print(f"About {plan.download_mib or '?'} MB to download, {plan.disk_mib or '?'} MB on disk", file=out)
+        lines.append(f"About {plan.download_mib or '?'} MB to download, {plan.disk_mib or '?'} MB on disk")
     if plan.reasons:
-        print("\nWhy:", file=out)
-        for reason in plan.reasons:
-            print(f"  • {reason}", file=out)
+        lines += ["", "Why:"] + [f"  • {reason}" for reason in plan.reasons]
     if plan.warnings:
-        print("\nWarnings:", file=out)
-        for warning in plan.warnings:
-            print(f"  ⚠ {warning}", file=out)
-    print("\nSteps:", file=out)
+        lines += ["", "Warnings:"] + [f"  ⚠ {warning}" for warning in plan.warnings]
+    lines += ["", "Steps:"]
     for number, step in enumerate(plan.steps, 1):
-        env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in step.env.items())
-        command = redact_text(shlex.join(step.argv))
-        print(f"  {number}. {step.name}", file=out)
-        print(f"     $ {env_prefix + ' ' if env_prefix else ''}{command}", file=out)
+        env_prefix = " ".join(f"{k}={shlex.quote(redact_text(v))}" for k, v in step.env.items())
+        # Redact each argument before quoting: shell quoting of a password with a ' would hide the URL's end.
+        command = shlex.join(redact_text(str(a)) for a in step.argv)
+        lines.append(f"  {number}. {step.name}")
+        lines.append(f"     $ {env_prefix + ' ' if env_prefix else ''}{command}")
+    # Every line passes redact_text: reasons and warnings quote the index and source URLs too.
+    print("\n".join(redact_text(line) for line in lines), file=out)
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -239,7 +248,7 @@ def _show_plan(plan: Plan, out: TextIO) -> None:
 def cmd_detect(args: argparse.Namespace) -> int:
     report = _load_system(args.system, offline=args.offline, env_dir=args.env)
     if args.json:
-        print(report.dumps())
+        _print_json(report.to_json())
         return EXIT_OK
     from installer.core.checklist import checklist, render_checklist_text
 
@@ -250,7 +259,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     _, _, plan = _make_plan(args)
     if args.json:
-        print(plan.dumps())
+        _print_json(plan.to_json())  # the Plan that runs keeps the real URLs; only what is shown is redacted
     else:
         _show_plan(plan, sys.stdout)
     return EXIT_OK
@@ -299,7 +308,9 @@ def cmd_install(args: argparse.Namespace) -> int:
     out = sys.stdout
     if args.dry_run:
         if args.json_events:
-            print(json.dumps({"type": "plan", "plan": plan.to_json()}, ensure_ascii=False))
+            from installer.core.redact import redact_json
+
+            print(json.dumps(redact_json({"type": "plan", "plan": plan.to_json()}), ensure_ascii=False))
         else:
             _show_plan(plan, out)
             print("\nDry run: nothing was changed.", file=out)
@@ -341,9 +352,13 @@ def _write_report(path: Path, plan: Plan, report: SystemReport, result: RunResul
         "plan": plan.to_json(),
         "system": report.to_json(),
     }
+    from installer.core.redact import redact_json
+    from installer.core.runlog import write_private_text
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        # Owner-readable only (0600), and redacted: a report is made to be copied into tickets.
+        write_private_text(path, json.dumps(redact_json(data), indent=2, ensure_ascii=False))
     except OSError as exc:
         _print_err(f"Could not write the report to {path}: {exc.strerror or exc}.")
 
@@ -397,7 +412,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         data = report.to_json()
         data["diagnoses"] = [d.to_json() for d in diagnoses]
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        _print_json(data)
     else:
         _print_verify(report, diagnoses)
     return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
@@ -440,12 +455,14 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         seen = {d.category for d in diagnoses}
         diagnoses.extend(d for d in diagnose_facts(verify, system) if d.category not in seen)
     if args.json:
-        print(json.dumps({"diagnoses": [d.to_json() for d in diagnoses]}, indent=2, ensure_ascii=False))
+        _print_json({"diagnoses": [d.to_json() for d in diagnoses]})
     elif not diagnoses:
         print("No known failure signature found. If the install failed, the end of the log usually says why.")
     else:
+        from installer.core.redact import redact_text
+
         for number, diagnosis in enumerate(diagnoses, 1):
-            print(f"{number}. [{diagnosis.category}] {diagnosis.summary}\n   Fix: {diagnosis.fix}")
+            print(redact_text(f"{number}. [{diagnosis.category}] {diagnosis.summary}\n   Fix: {diagnosis.fix}"))
     return EXIT_OK
 
 
@@ -583,11 +600,14 @@ def _internal_error(exc: BaseException) -> int:
     where = ""
     try:
         from installer.core.paths import log_dir
+        from installer.core.redact import redact_text
+        from installer.core.runlog import ensure_private_dir, write_private_text
 
         folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(folder)
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        # A traceback's frames hold the argv and the plan: redacted, and readable by its owner only.
+        write_private_text(path, redact_text("".join(traceback.format_exception(exc))))
         where = f" Details: {path}"
     except OSError:
         pass

@@ -1,14 +1,19 @@
 """Events the runner emits while it executes a Plan; the CLI prints them, the GUI shows them.
 
 Each event is a small dataclass with a `type` tag; `to_json()` gives the one-line JSON objects that
-`torch-setup install --json-events` writes for fleet tools.
+`torch-setup install --json-events` writes for fleet tools. Events leave the process, so `to_json()` and
+`redacted()` hide URL credentials in every string they carry; the runner emits only redacted events.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+from installer.core.redact import redact_json
+
+_E = TypeVar("_E", bound="Event")
 
 
 @dataclass
@@ -16,7 +21,13 @@ class Event:
     type: ClassVar[str] = "event"
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **dataclasses.asdict(self)}
+        data: dict[str, Any] = redact_json({"type": self.type, **dataclasses.asdict(self)})
+        return data
+
+    def redacted(self: _E) -> _E:
+        """The same event with every string field (nested lists and dicts too) redacted."""
+        changes = {f.name: redact_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -69,7 +80,8 @@ class Diagnosis:
     evidence: str | None = None  # the line that matched
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data: dict[str, Any] = redact_json(dataclasses.asdict(self))
+        return data
 
 
 @dataclass

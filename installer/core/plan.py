@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# The redaction functions live in installer.core.redact; older code imports them from here.
+from installer.core.redact import redact_text as redact_text
+from installer.core.redact import redact_url as redact_url
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -174,25 +178,6 @@ def _is_plain_requirement(spec: str) -> bool:
 
 def _has_shell_chars(text: str) -> bool:
     return any(c in _SHELL_CHARS for c in text)
-
-
-def redact_url(url: str) -> str:
-    """Hide the password (or token) inside a URL, keeping the user name so a log still says who."""
-    parts = urlsplit(url)
-    if parts.password is None and "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    netloc = f"{user}:***@{hostport}" if ":" in userinfo else f"***@{hostport}"
-    return parts._replace(netloc=netloc).geturl()
-
-
-_REDACT_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^\s/:@]*)(?::[^\s/@]*)?@")
-
-
-def redact_text(text: str) -> str:
-    """Redact every credential-bearing URL inside free text (log lines, argv shown to the user)."""
-    return _REDACT_IN_TEXT.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
 
 
 # -- answer files ----------------------------------------------------------------------------------

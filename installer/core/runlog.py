@@ -1,6 +1,7 @@
 """The full log of one install run: every command, every output line, timings; credentials redacted.
 
-Logs go to paths.log_dir()/install-<timestamp>.log; only the newest KEEP_LOGS are kept.
+Logs go to paths.log_dir()/install-<timestamp>.log; only the newest KEEP_LOGS are kept. Logs and reports
+are owner-readable only (0600, folder 0700): even redacted, they describe the machine and its paths.
 """
 
 from __future__ import annotations
@@ -12,16 +13,51 @@ from pathlib import Path
 from typing import TextIO
 
 from installer.core import paths
-from installer.core.plan import redact_text
+from installer.core.redact import redact_text
 
 KEEP_LOGS = 20
 LOG_PREFIX = "install-"
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def ensure_private_dir(folder: Path) -> None:
+    """Create Torch Setup's own folder (log folder) as 0700, and tighten it when an older run left it wider."""
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    if os.name == "nt":
+        return  # Windows keeps per-user folders private through ACLs; chmod only toggles read-only
+    with contextlib.suppress(OSError):
+        st = folder.stat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            folder.chmod(PRIVATE_DIR_MODE)
+
+
+def open_private(path: Path, append: bool = False) -> TextIO:
+    """Open a text file for writing that only its owner can read: created 0600, an existing one tightened.
+
+    os.open with the mode means the file is never readable by others, not even for a moment.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    try:
+        if os.name != "nt":
+            os.fchmod(fd, PRIVATE_FILE_MODE)  # a file that existed keeps its old mode through os.open
+        return open(fd, "a" if append else "w", encoding="utf-8", errors="replace")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write a report or crash log that only its owner can read (0600)."""
+    with open_private(path) as file:
+        file.write(text)
 
 
 def new_log_path(now: float | None = None) -> Path:
     """A fresh, unused log path; the name sorts by time."""
     folder = paths.log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(folder)
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int((now % 1) * 1000):03d}"
     path = folder / f"{LOG_PREFIX}{stamp}.log"
@@ -47,13 +83,13 @@ def rotate_logs(keep: int = KEEP_LOGS, folder: Path | None = None) -> list[Path]
 
 
 class RunLog:
-    """An append-only, line-buffered-enough text log. Every write goes through redact_text."""
+    """An append-only, line-buffered-enough text log, mode 0600. Every write and note goes through redact_text."""
 
     def __init__(self, path: Path | None = None, keep: int = KEEP_LOGS) -> None:
         self.path = path or new_log_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.path.parent)
         self._t0 = time.monotonic()
-        self._file: TextIO | None = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._file: TextIO | None = open_private(self.path, append=True)
         rotate_logs(keep, self.path.parent)
 
     def _stamp(self) -> str:

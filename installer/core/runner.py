@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import os
 import queue
 import re
@@ -40,8 +41,9 @@ from installer.core.events import (
     StepStarted,
 )
 from installer.core.journal import Journal, new_run_id, read_marker, write_marker
-from installer.core.plan import ChoiceError, Plan, Step, redact_text
+from installer.core.plan import ChoiceError, Plan, Step
 from installer.core.progress import LINE_BREAK, decode_line, parser_for
+from installer.core.redact import redact_json, redact_text
 from installer.core.runlog import RunLog
 
 EXIT_OK = 0
@@ -399,7 +401,8 @@ class Runner:
     # -- events --------------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
-        self.on_event(event)
+        # The one door every event leaves by: whatever a message or a child quoted, no credential passes.
+        self.on_event(event.redacted())
 
     def _say(self, index: int, text: str) -> None:
         """A line from Torch Setup itself, shown with the step's output and written to the log."""
@@ -435,7 +438,9 @@ class Runner:
         message = ""
         verify_failed = False
         try:
-            self._log.note(f"Torch Setup run; plan: {redact_text(self.plan.dumps())}")
+            # Redact the data, then serialise: JSON escaping could hide where a URL ends.
+            shown_plan = json.dumps(redact_json(self.plan.to_json()), indent=2, ensure_ascii=False)
+            self._log.note(f"Torch Setup run; plan: {shown_plan}")
             self._journal = Journal.start(str(self._env_path), summary, run_id=run_id)
             self._log.note(f"journal {self._journal.path}")
             self._emit(PlanStarted([s.name for s in self.plan.steps], log_path))
@@ -690,8 +695,8 @@ class Runner:
             for text in batch:
                 if not text.strip():
                     continue
-                if "://" in text:  # a child may echo an index URL with its password in it
-                    text = redact_text(text)
+                # A child may echo an index URL with its password in it (pip's "Looking in indexes: ...").
+                text = redact_text(text)
                 attempt.tail.append(text)
                 if self._log:
                     self._log.write(text, name)

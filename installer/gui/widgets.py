@@ -140,9 +140,13 @@ def human_seconds(seconds: float) -> str:
 
 
 def escape(text: object) -> str:
+    """Text for a rich-text label: URL credentials hidden (labels show plans, messages and child output,
+    and end up in screenshots), then HTML-escaped."""
     import html
 
-    return html.escape(str(text))
+    from installer.core.redact import redact_text
+
+    return html.escape(redact_text(str(text)))
 
 
 def linkify(text: object) -> str:

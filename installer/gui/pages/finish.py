@@ -45,9 +45,10 @@ def _jsonable(obj: Any) -> Any:
 def run_summary(state: Any) -> dict[str, Any]:
     """Everything a lab admin or a helper on a forum needs, as one JSON object."""
     from installer import __version__
+    from installer.core.redact import redact_json
 
     result = state.result
-    return {
+    data: dict[str, Any] = redact_json({
         "torch_setup": __version__,
         "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "choices": _jsonable(state.choices),
@@ -58,7 +59,8 @@ def run_summary(state: Any) -> dict[str, Any]:
             for k in ("ok", "cancelled", "exit_code", "seconds", "step_seconds", "log_path", "diagnoses")
         },
         "verify": _jsonable(state.verify),
-    }
+    })
+    return data  # redacted: the report is made to be shared
 
 
 def summary_html(data: dict[str, Any]) -> str:
@@ -227,8 +229,10 @@ class FinishPage(QWizardPage):
         data = run_summary(self._wizard.state)
         text = (json.dumps(data, indent=2, ensure_ascii=False) + "\n") if path.suffix.lower() == ".json" \
             else summary_html(data)
+        from installer.core.runlog import write_private_text
+
         try:
-            path.write_text(text, encoding="utf-8")
+            write_private_text(path, text)  # owner-readable only, like the CLI's --report
         except OSError as exc:
             self.saved_label.setText(f"Could not save the report: {exc.strerror or exc}")
             return

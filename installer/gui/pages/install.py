@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from installer.core.redact import redact_text
 from installer.gui.widgets import (
     CollapsibleSection,
     diagnosis_html,
@@ -395,7 +396,8 @@ class InstallPage(QWizardPage):
             lines = [f"… {skipped} lines are only in the log file …", *lines[-LOG_VIEW_MAX_LINES:]]
         scrollbar = self.log_view.verticalScrollBar()
         at_bottom = scrollbar.value() >= scrollbar.maximum() - 2
-        self.log_view.appendPlainText("\n".join(lines))
+        # The runner's events are redacted already; the view redacts again so no other source can leak.
+        self.log_view.appendPlainText(redact_text("\n".join(lines)))
         self.lines_shown += len(lines)
         if at_bottom:
             scrollbar.setValue(scrollbar.maximum())

@@ -30,16 +30,17 @@ METHOD_WORDS = {
 
 def command_lines(plan: Any) -> str:
     """The plan's commands for people to read or paste; the runner never goes through a shell."""
-    from installer.core.plan import redact_text
+    from installer.core.redact import redact_text
 
     lines = []
     for index, step in enumerate(plan.steps, 1):
         lines.append(f"# {index}. {step.name}")
         if step.cwd:
             lines.append(f"cd {shlex.quote(step.cwd)}")
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(step.env.items()))
-        lines.append(redact_text((env + " " if env else "") + shlex.join(str(a) for a in step.argv)))
-    return "\n".join(lines)
+        # Redact each value before quoting: the quoting of a password with a ' would hide where the URL ends.
+        env = " ".join(f"{k}={shlex.quote(redact_text(v))}" for k, v in sorted(step.env.items()))
+        lines.append((env + " " if env else "") + shlex.join(redact_text(str(a)) for a in step.argv))
+    return "\n".join(redact_text(line) for line in lines)
 
 
 def plan_in_words(plan: Any) -> str:
@@ -172,7 +173,10 @@ class ReviewPage(QWizardPage):
         from installer.core.plan import answers_toml
 
         try:
-            path.write_text(answers_toml(self._wizard.state.choices), encoding="utf-8")
+            from installer.core.runlog import write_private_text
+
+            # The answer file keeps the real index URL (it must work unattended), so only its owner may read it.
+            write_private_text(path, answers_toml(self._wizard.state.choices))
         except OSError as exc:
             self.save_note.setText(f"Could not save: {exc.strerror or exc}")
             return

@@ -249,8 +249,10 @@ class SystemPage(QWizardPage):
             self.save_report(Path(path))
 
     def save_report(self, path: Path) -> None:
+        from installer.core.runlog import write_private_text
+
         try:
-            path.write_text(self.report_text() + "\n", encoding="utf-8")
+            write_private_text(path, self.report_text() + "\n")  # owner-readable only, like every report
             self.busy_label.setText(f"Saved the report to {path}.")
         except OSError as exc:
             self.busy_label.setText(f"Could not save the report: {exc}")
