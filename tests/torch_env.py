@@ -28,12 +28,16 @@ def in_ci() -> bool:
 def wheel_folder() -> Path | None:
     value = os.environ.get("TORCH_SETUP_TEST_WHEELS")
     if not value:
-        try:
-            done = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.find-links"],
-                                  capture_output=True, text=True, timeout=30)
+        # A venv made by uv has no pip of its own: ask the system's pip for the same configuration then.
+        for python in (sys.executable, shutil.which("python3") or "python3"):
+            try:
+                done = subprocess.run([python, "-m", "pip", "config", "get", "global.find-links"],
+                                      capture_output=True, text=True, timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
             value = done.stdout.strip().split()[0] if done.returncode == 0 and done.stdout.strip() else ""
-        except (OSError, subprocess.TimeoutExpired):
-            value = ""
+            if value:
+                break
     if not value:
         return None
     folder = Path(value.removeprefix("file://"))
