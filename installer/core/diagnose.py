@@ -47,6 +47,8 @@ class Signature:
     # Lower-case strings of which any match must contain one (None: no such strings known). A cheap
     # substring search finds the few lines worth the regex in a 100 000-line log.
     literals: list[str] | None = None
+    gui_fix: str | None = None  # the fix in the wizard's words (its buttons, not CLI flags)
+    action: str | None = None  # the wizard control that applies the fix: torch-source, python, location
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Category:
     summary: str
     fix: str
     explains: list[str] = field(default_factory=list)
+    gui_fix: str | None = None
+    action: str | None = None
 
 
 @dataclass
@@ -66,14 +70,16 @@ class SignatureSet:
     def from_json(cls, data: Any) -> SignatureSet:
         if not isinstance(data, dict):
             raise ValueError("diagnoses.json must hold an object")
-        cats = {name: Category(name, c["summary"], c["fix"], list(c.get("explains", [])))
+        cats = {name: Category(name, c["summary"], c["fix"], list(c.get("explains", [])), c.get("gui_fix"),
+                               c.get("gui_action"))
                 for name, c in data["categories"].items()}
         sigs = []
         for s in data["signatures"]:
             if s["category"] not in cats:
                 raise ValueError(f"signature for unknown category {s['category']!r}")
             sigs.append(Signature(s["category"], re.compile(s["pattern"], re.IGNORECASE | re.MULTILINE),
-                                  float(s["weight"]), s.get("summary"), s.get("fix"), required_literals(s["pattern"])))
+                                  float(s["weight"]), s.get("summary"), s.get("fix"), required_literals(s["pattern"]),
+                                  s.get("gui_fix"), s.get("gui_action")))
         return cls(cats, sigs)
 
 
@@ -238,6 +244,8 @@ class _Hit:
     evidence: str
     summary: str
     fix: str
+    gui_fix: str | None
+    action: str | None
 
 
 def diagnose_text(text: str, signatures: SignatureSet | None = None) -> list[Diagnosis]:
@@ -258,12 +266,15 @@ def diagnose_text(text: str, signatures: SignatureSet | None = None) -> list[Dia
         values = _derived(last.groupdict())
         summary = (_fill(sig.summary, values) if sig.summary else None) or cat.summary
         fix = (_fill(sig.fix, values) if sig.fix else None) or cat.fix
+        # A signature with its own CLI fix and no wizard wording of it gets none, rather than the category's
+        # wizard wording of a different fix.
+        gui_fix = (_fill(sig.gui_fix, values) if sig.gui_fix else None) or (None if sig.fix else cat.gui_fix)
         # Specificity first; a later match (nearer the final error) breaks ties.
         score = sig.weight + last.start() / size
         best = hits.get(sig.category)
         if best is None or score > best.score:
             hits[sig.category] = _Hit(sig.category, score, last.start(), _line_at(text, last.start(), last.end()),
-                                      summary, fix)
+                                      summary, fix, gui_fix, sig.action or cat.action)
     for name, hit in hits.items():
         hit.score += min(counts[name] - 1, 3) * 0.25  # corroborating signatures
     # A cause outranks its consequences (an SSL failure leaves "No matching distribution" behind it).
@@ -278,7 +289,7 @@ def diagnose_text(text: str, signatures: SignatureSet | None = None) -> list[Dia
         if not changed:
             break
     ranked = sorted(hits.values(), key=lambda h: h.score, reverse=True)
-    return [Diagnosis(h.category, h.summary, h.fix, h.evidence) for h in ranked]
+    return [Diagnosis(h.category, h.summary, h.fix, h.evidence, h.gui_fix, h.action) for h in ranked]
 
 
 UNRECOGNISED = "unrecognised"
@@ -296,7 +307,9 @@ def unrecognised_failure(what: str, output_tail: str) -> Diagnosis:
     summary = f"{what} failed" + (f": {evidence[:300]}" if evidence else ", without printing why.")
     fix = ("No known cause matched. The last lines of the full log say what the failing command reported; "
            "`torch-setup diagnose LOG` re-checks a saved log, and `torch-setup plan` shows what each step runs.")
-    return Diagnosis(UNRECOGNISED, summary, fix, evidence)
+    gui_fix = ("No known cause matched. The last lines of the log (Open log) say what the failing command "
+               "reported; Change choices lets you try another source, Python or folder.")
+    return Diagnosis(UNRECOGNISED, summary, fix, evidence, gui_fix)
 
 
 def read_log(path: str | Path) -> str:
@@ -355,7 +368,9 @@ def _arch_list_covers(capability: str, arch_list: list[str]) -> bool:
 def _make(category: str, summary: str | None = None, fix: str | None = None, evidence: str | None = None,
           signatures: SignatureSet | None = None) -> Diagnosis:
     cat = (signatures or load_signatures()).categories[category]
-    return Diagnosis(category, summary or cat.summary, fix or cat.fix, evidence)
+    # A fix written here for the CLI replaces the category's; its wizard wording would no longer match it.
+    return Diagnosis(category, summary or cat.summary, fix or cat.fix, evidence, None if fix else cat.gui_fix,
+                     cat.action)
 
 
 def diagnose_facts(verify: VerifyReport | None, system: SystemReport | None) -> list[Diagnosis]:

@@ -78,9 +78,17 @@ class Diagnosis:
     summary: str  # one line: what went wrong
     fix: str  # one concrete thing to do
     evidence: str | None = None  # the line that matched
+    # For the wizard: the fix in terms of its own controls (`fix` names CLI flags), and which control
+    # applies it ("torch-source", "python", "location"); None where the wizard has nothing better.
+    gui_fix: str | None = None
+    action: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = redact_json(dataclasses.asdict(self))
+        # The CLI's JSON keeps its documented shape; the wizard's extras appear only when there are some.
+        for key in ("gui_fix", "action"):
+            if data[key] is None:
+                del data[key]
         return data
 
 

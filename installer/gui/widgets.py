@@ -165,6 +165,10 @@ def field_of(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def diagnosis_html(diagnosis: Any) -> str:
-    """A Diagnosis as "Why / What to do" rich text, the same on the Install and Verify pages."""
+    """A Diagnosis as "Why / What to do" rich text, the same on the Install and Verify pages.
+
+    The fix in the wizard's own words where the diagnosis has them: the CLI's names flags the wizard has not.
+    """
+    fix = field_of(diagnosis, "gui_fix") or field_of(diagnosis, "fix", "")
     return (f"<b>Why:</b> {escape(field_of(diagnosis, 'summary', ''))}<br>"
-            f"<b>What to do:</b> {escape(field_of(diagnosis, 'fix', ''))}")
+            f"<b>What to do:</b> {escape(fix)}")

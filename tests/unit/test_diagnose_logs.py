@@ -50,7 +50,9 @@ def test_every_category_has_a_real_log_with_a_source() -> None:
         row = next((ln for ln in sources.splitlines() if ln.startswith(f"| {log.name} |")), None)
         assert row, f"{log.name} has no row in SOURCES.md"
         if not log.name.startswith("clean-"):
-            assert "https://github.com/" in row
+            # a public report, or a failure recorded here with the exact command that produced it
+            assert "https://github.com/" in row or re.search(r"recorded on this project's development machine "
+                                                              r"with .*`[^`]+ install [^`]+`", row), row
 
 
 @pytest.mark.parametrize("log", FAILURE_LOGS, ids=lambda p: p.name)
@@ -62,6 +64,34 @@ def test_real_log_is_diagnosed_first_as_its_category(log: Path) -> None:
     assert first.summary and first.fix
     assert first.evidence and first.evidence.strip("…") in log.read_text(encoding="utf-8")
     assert len({d.category for d in diagnoses}) == len(diagnoses)  # one per category
+
+
+# The network logs recorded here (SOURCES.md): each names its own cause, not just "the network".
+NETWORK_CAUSES = {
+    "network-6.log": "could not be resolved", "network-7.log": "could not be resolved",
+    "network-8.log": "refused the connection", "network-9.log": "refused the connection",
+    "network-10.log": "did not answer in time", "network-11.log": "did not answer in time",
+    "network-12.log": "certificate is not trusted", "network-13.log": "certificate is not trusted",
+    "network-14.log": "407", "network-15.log": "407",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORK_CAUSES), ids=str)
+def test_network_failure_names_its_cause_with_a_wizard_fix(name: str) -> None:
+    first = diagnose_file(LOGS / name)[0]
+    assert first.category == "network"
+    assert NETWORK_CAUSES[name] in first.summary
+    # the CLI's fix names flags or variables; the wizard's names its own controls and never a flag
+    assert first.gui_fix and "--" not in first.gui_fix and "wheel" in first.gui_fix
+    assert first.action == "torch-source"
+
+
+def test_wizard_wording_stays_out_of_the_cli_json_when_there_is_none() -> None:
+    [d] = diagnose_text("OSError: [Errno 28] No space left on device")
+    assert d.action == "location" and d.gui_fix and "--" not in d.gui_fix
+    plain = diagnose_text("Illegal instruction (core dumped)")[0]
+    assert plain.gui_fix is None and plain.action is None
+    assert set(diagnoses_json([plain])["diagnoses"][0]) == {"category", "summary", "fix", "evidence"}
 
 
 @pytest.mark.parametrize("log", CLEAN_LOGS, ids=lambda p: p.name)

@@ -49,13 +49,26 @@ def nearest_existing(path: Path) -> Path | None:
     return None
 
 
-def check_location(folder: Path, need_mib: int) -> str | None:
-    """Why the environment cannot be created at `folder`, in one sentence, or None when it can."""
+def made_by_torch_setup(folder: Path) -> bool:
+    """An environment an earlier run made (its marker says so): the only kind the wizard offers to replace."""
+    from installer.core.journal import read_marker
+
+    try:
+        return folder.is_dir() and read_marker(folder) is not None
+    except OSError:
+        return False
+
+
+def check_location(folder: Path, need_mib: int, replacing: bool = False) -> str | None:
+    """Why the environment cannot be created at `folder`, in one sentence, or None when it can.
+
+    replacing: `folder` is Torch Setup's own environment and the user chose to replace it, so it may be full.
+    """
     if folder.exists():
         if not folder.is_dir():
             return f"{folder} is a file; choose another name."
         try:
-            if any(folder.iterdir()):
+            if not replacing and any(folder.iterdir()):
                 return f"{folder} already exists and is not empty; choose another name or location."
         except OSError as exc:
             return f"{folder} cannot be read: {exc.strerror or exc}."
@@ -108,6 +121,11 @@ class EnvironmentPage(QWizardPage):
         self.problem_label.setWordWrap(True)
         self.problem_label.setTextFormat(Qt.TextFormat.RichText)
         self.problem_label.setAccessibleName("Problem with the name or location")
+        # Offered only for a folder carrying Torch Setup's marker; the runner then moves the old environment
+        # aside and puts it back if the new install fails (the CLI's --force).
+        self.replace_check = QCheckBox("&Replace it (the old environment is kept until the new one works)", where)
+        self.replace_check.setAccessibleName("Replace the environment Torch Setup made earlier")
+        self.replace_check.hide()
         form = QFormLayout(where)
         form.addRow("&Name:", self.name_edit)
         location_label = QLabel("&Location:", where)
@@ -115,6 +133,7 @@ class EnvironmentPage(QWizardPage):
         form.addRow(location_label, location_row)
         form.addRow(self.path_label)
         form.addRow(self.problem_label)
+        form.addRow(self.replace_check)
 
         # Python ---------------------------------------------------------------------------------------
         python_box = QGroupBox("Python", self)
@@ -182,6 +201,7 @@ class EnvironmentPage(QWizardPage):
         self.source_edit.textChanged.connect(self._on_edited)
         self.index_edit.textChanged.connect(self._on_edited)
         self.jupyter_check.toggled.connect(self._on_edited)
+        self.replace_check.toggled.connect(self._on_edited)
         self.browse_button.clicked.connect(self.browse_location)
         self.source_browse.clicked.connect(self.browse_source)
 
@@ -391,8 +411,11 @@ class EnvironmentPage(QWizardPage):
         """Check the fields, write them into Choices, and show the first problem under the fields."""
         self._debounce.stop()
         choices = self._wizard.state.choices
-        problem = self._check_where()
         folder = self.env_folder()
+        ours = folder is not None and self._check_name() is None and made_by_torch_setup(folder)
+        replacing = ours and self.replace_check.isChecked()
+        choices.force = replacing
+        problem = self._check_where(ours)
         choices.env = str(folder) if folder is not None else None
         choices.env_name = None
         choices.python = self._python_choice()
@@ -417,14 +440,19 @@ class EnvironmentPage(QWizardPage):
             if plan is None:
                 problem = plan_error
             elif folder is not None:
-                problem = check_location(folder, int(getattr(plan, "disk_mib", None) or DEFAULT_DISK_MIB))
+                problem = check_location(folder, int(getattr(plan, "disk_mib", None) or DEFAULT_DISK_MIB),
+                                         replacing=replacing)
         if self.python_combo.count() == 0:
             problem = problem or "No Python fits this PyTorch; go Back and choose another version."
         self.problem = problem or advanced_problem
+        self.replace_check.setVisible(ours)
         self._show(folder, problem, advanced_problem, plan)
+        if replacing and folder is not None and not problem:
+            self.path_label.setText(f"The environment will be the folder <b>{escape(folder)}</b>, replacing the "
+                                    "one Torch Setup made there earlier.")
         self.completeChanged.emit()
 
-    def _check_where(self) -> str | None:
+    def _check_name(self) -> str | None:
         name = self.name_edit.text().strip()
         location = self.location_edit.text().strip()
         if not name:
@@ -438,9 +466,35 @@ class EnvironmentPage(QWizardPage):
             return "The location has control characters in it."
         if not Path(location).expanduser().is_absolute():
             return "Give the location as a full path, e.g. " + str(self._wizard.env_root) + "."
+        return None
+
+    def _check_where(self, ours: bool = False) -> str | None:
+        problem = self._check_name()
+        if problem:
+            return problem
         folder = self.env_folder()
         assert folder is not None
-        return check_location(folder, 0)
+        if ours and not self.replace_check.isChecked():
+            return (f"{folder} is an environment Torch Setup made earlier: tick “Replace it” below, or choose "
+                    "another name.")
+        return check_location(folder, 0, replacing=ours)
+
+    # -- where a failed install sends the user back to (the Install page's fix buttons) -------------------
+
+    def focus_torch_source(self) -> None:
+        """Open Advanced at "PyTorch from", on a wheel folder unless a mirror or folder is already chosen."""
+        self.advanced.set_expanded(True)
+        if self.source_combo.currentData() not in ("url", "folder"):
+            self.source_combo.setCurrentIndex(self.source_combo.findData("folder"))
+        self.source_edit.setFocus()
+        self.source_edit.selectAll()
+
+    def focus_python(self) -> None:
+        self.python_combo.setFocus()
+
+    def focus_location(self) -> None:
+        self.location_edit.setFocus()
+        self.location_edit.selectAll()
 
     def _check_advanced(self) -> str | None:
         from installer.core.plan import ChoiceError

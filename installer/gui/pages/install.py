@@ -34,11 +34,18 @@ from installer.gui.widgets import (
     status_color,
     status_icon,
 )
+from installer.gui.wizard import PageId
 from installer.gui.worker import InstallWorker, Job, LogBuffer
 
 LOG_VIEW_MAX_LINES = 5000  # the window keeps the tail; the log file keeps everything
 LOG_FLUSH_MS = 100
 RUNNING_SUBTITLE = "You can keep working meanwhile. Stopping removes everything this run created."
+# A diagnosis's action → the button that takes the user to the control that applies its fix.
+FIX_BUTTONS = {
+    "torch-source": ("Use a wheel folder or &mirror…", "Choose where PyTorch comes from"),
+    "python": ("Use another &Python…", "Choose another Python for the environment"),
+    "location": ("Choose another &folder…", "Choose another folder for the environment"),
+}
 
 
 class InstallPage(QWizardPage):
@@ -110,9 +117,23 @@ class InstallPage(QWizardPage):
         self.retry_button.setAccessibleName("Try the installation again")
         self.open_log_button = QPushButton("Open &log", self)
         self.open_log_button.setAccessibleName("Open the log file")
+        # After a failure the way out is in the wizard: back to the choices, with everything kept.
+        self.change_button = QPushButton("C&hange choices", self)
+        self.change_button.setAccessibleName("Go back to the choices; everything you entered is kept")
+        self.fix_buttons: dict[str, QPushButton] = {}
+        fix_row = QHBoxLayout()
+        for action, (label, accessible) in FIX_BUTTONS.items():
+            button = QPushButton(label, self)
+            button.setAccessibleName(accessible)
+            button.setProperty("action", action)
+            button.clicked.connect(self.apply_fix)
+            self.fix_buttons[action] = button
+            fix_row.addWidget(button)
+        fix_row.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.log_path_label, 1)
         buttons.addWidget(self.open_log_button)
+        buttons.addWidget(self.change_button)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.cancel_button)
 
@@ -123,6 +144,7 @@ class InstallPage(QWizardPage):
         layout.addWidget(self.step_bar)
         layout.addLayout(sizes_row)
         layout.addWidget(self.status)
+        layout.addLayout(fix_row)
         layout.addWidget(self.log_section, 2)
         layout.addLayout(buttons)
 
@@ -136,6 +158,7 @@ class InstallPage(QWizardPage):
 
         self.cancel_button.clicked.connect(self.ask_cancel)
         self.retry_button.clicked.connect(self.retry)
+        self.change_button.clicked.connect(self.change_choices)
         self.open_log_button.clicked.connect(self.open_log)
         self.log_section.toggle.toggled.connect(self._on_log_toggled)
 
@@ -183,6 +206,7 @@ class InstallPage(QWizardPage):
         self.log_view.clear()
         self.log_path_label.clear()
         self.retry_button.hide()
+        self._hide_way_out()
         self.open_log_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.cancel_button.show()
@@ -225,6 +249,48 @@ class InstallPage(QWizardPage):
     def retry(self) -> None:
         if not self.is_running():
             self.start_install()
+
+    @Slot()
+    def change_choices(self) -> None:
+        self.go_back_to(PageId.METHOD)
+
+    @Slot()
+    def apply_fix(self) -> None:
+        """A fix button: back to the Environment page, at the control its diagnosis names."""
+        button = self.sender()
+        action = button.property("action") if button is not None else None
+        if not self.go_back_to(PageId.ENVIRONMENT):
+            return
+        page = self._wizard.page_of(PageId.ENVIRONMENT)
+        focus = {"torch-source": page.focus_torch_source, "python": page.focus_python,
+                 "location": page.focus_location}.get(str(action))
+        if focus is not None:
+            focus()
+
+    def go_back_to(self, page_id: PageId) -> bool:
+        """Leave a finished run for an earlier page; the pages keep what was entered, and Install runs anew."""
+        wizard = self._wizard
+        if self.is_running():
+            return False
+        wizard.state.result = None
+        wizard.state.verify = None
+        # QWizard's back() walks the history even past the commit page; only its Back button refuses to.
+        while wizard.currentId() != page_id:
+            before = wizard.currentId()
+            wizard.back()
+            if wizard.currentId() == before:
+                return False
+        return True
+
+    def _hide_way_out(self) -> None:
+        self.change_button.hide()
+        for button in self.fix_buttons.values():
+            button.hide()
+
+    def _show_way_out(self, actions: list[str]) -> None:
+        self.change_button.show()
+        for action, button in self.fix_buttons.items():
+            button.setVisible(action in actions)
 
     @Slot()
     def open_log(self) -> None:
@@ -325,6 +391,7 @@ class InstallPage(QWizardPage):
             self.setSubTitle("Torch Setup hit a problem before the installation could finish.")
             self.status.setText(f"<span style='color:{fail_color}'>✗ {escape(self.crash or 'No result.')}</span>")
             self.retry_button.show()
+            self._show_way_out([])
             return
         seconds = float(field_of(result, "seconds", 0.0) or 0.0)
         if seconds:
@@ -336,6 +403,7 @@ class InstallPage(QWizardPage):
             self.status.setText(self._rollback_text())
             self.retry_button.setText("&Start again")
             self.retry_button.show()
+            self._show_way_out([])
             return
         if field_of(result, "ok"):
             self.setTitle("PyTorch is installed")
@@ -356,8 +424,12 @@ class InstallPage(QWizardPage):
         failed = field_of(self.finished_event, "failed_step") if self.finished_event is not None else None
         lines = [f"<span style='color:{fail_color}'>✗ <b>The installation failed"
                  + (f" at “{escape(failed)}”" if failed else "") + ".</b></span>"]
+        actions: list[str] = []
         for diagnosis in list(field_of(result, "diagnoses", []) or [])[:3]:
             lines.append(diagnosis_html(diagnosis))
+            action = field_of(diagnosis, "action")
+            if action in FIX_BUTTONS and action not in actions:
+                actions.append(action)
         if len(lines) == 1:
             message = field_of(self.finished_event, "message", "") if self.finished_event is not None else ""
             lines.append(escape(message or "The log has the details."))
@@ -366,6 +438,7 @@ class InstallPage(QWizardPage):
         self.current_label.setText("")
         self.retry_button.setText("&Retry")
         self.retry_button.show()
+        self._show_way_out(actions)
         self.log_section.set_expanded(True)
 
     def _rollback_text(self, short: bool = False) -> str:

@@ -65,6 +65,36 @@ def plan_in_words(plan: Any) -> str:
     return text
 
 
+def unreachable_index_warning(plan: Any, report: Any) -> str | None:
+    """When detection found the index this plan takes PyTorch from not answering: why, and the wizard's fix.
+
+    Only for PyTorch's index (or PyPI, when chosen as the source), which detection asked; a wheel folder needs
+    no network, and a mirror was not asked, so nothing is claimed about it.
+    """
+    network = getattr(report, "network", None)
+    if network is None or not network.checked or plan.method not in ("pip", "source"):
+        return None
+    source = (getattr(plan, "choices", None) or {}).get("torch_source", "pytorch")
+    if source == "pytorch":
+        reachable, what, prefix = network.pytorch_index, "PyTorch's package index", "PyTorch index:"
+    elif source == "pypi":
+        reachable, what, prefix = network.package_index, "The package index", "package index"
+    else:
+        return None
+    if reachable is not False:
+        return None
+    detail = next((part.split(":", 1)[-1].strip() for part in (network.detail or "").split("; ")
+                   if part.startswith(prefix)), "")
+    from installer.core.diagnose import diagnose_text
+
+    found = [d for d in diagnose_text(detail) if d.category == "network"]
+    why = found[0].summary if found else (f"It gave: {detail}." if detail else "")
+    fix = (found[0].gui_fix if found else None) or ("Check the connection and the proxy settings (HTTPS_PROXY), "
+                                                    "or use a folder of wheel files or a mirror instead.")
+    return (f"{what} did not answer when this computer was checked, so this install would fail. {why} {fix}"
+            ).replace("  ", " ")
+
+
 class ReviewPage(QWizardPage):
     def __init__(self, wizard: Any) -> None:
         super().__init__()
@@ -87,6 +117,9 @@ class ReviewPage(QWizardPage):
         self.warnings.setWordWrap(True)
         self.warnings.setTextFormat(Qt.TextFormat.RichText)
         self.warnings.setAccessibleName("Warnings")
+        self.source_button = QPushButton("Use a wheel folder or &mirror…", self)
+        self.source_button.setAccessibleName("Choose where PyTorch comes from")
+        self.source_button.hide()
         commands_label = QLabel("The exact &commands:", self)
         self.commands = QPlainTextEdit(self)
         self.commands.setReadOnly(True)
@@ -112,12 +145,17 @@ class ReviewPage(QWizardPage):
         layout.addWidget(self.summary)
         layout.addWidget(self.estimates)
         layout.addWidget(self.warnings)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source_button)
+        source_row.addStretch(1)
+        layout.addLayout(source_row)
         layout.addWidget(commands_label)
         layout.addWidget(self.commands, 1)
         layout.addLayout(buttons)
 
         self.copy_button.clicked.connect(self.copy_commands)
         self.save_button.clicked.connect(self.save_answers_dialog)
+        self.source_button.clicked.connect(self.choose_source)
 
     def initializePage(self) -> None:
         state = self._wizard.state
@@ -136,6 +174,7 @@ class ReviewPage(QWizardPage):
         self.plan_error = error
         state.plan = plan
         fail = status_color("fail", self)
+        network: str | None = None
         if plan is None:
             self.summary.setText(f"<span style='color:{fail}'>✗ {escape(error)}</span><br>Go Back and change "
                                  "the choices.")
@@ -147,16 +186,30 @@ class ReviewPage(QWizardPage):
             self.estimates.setText(f"Download: about {human_mib(plan.download_mib)}  ·  "
                                    f"Disk space: about {human_mib(plan.disk_mib)}")
             warn = status_color("warn", self)
+            warnings = list(plan.warnings)
+            network = unreachable_index_warning(plan, state.report)
+            if network:
+                warnings.insert(0, network)
             self.warnings.setText("<br>".join(f"<span style='color:{warn}'>⚠ {escape(w)}</span>"
-                                              for w in plan.warnings))
+                                              for w in warnings))
             self.commands.setPlainText(command_lines(plan))
-        self.warnings.setVisible(bool(plan is not None and plan.warnings))
+        self.warnings.setVisible(bool(plan is not None and (plan.warnings or network)))
+        self.source_button.setVisible(bool(network))
         self.copy_button.setEnabled(plan is not None)
         self.save_button.setEnabled(plan is not None)
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return self._wizard.state.plan is not None
+
+    @Slot()
+    def choose_source(self) -> None:
+        """Back to the Environment page, at "PyTorch from" (the fix the network warning names)."""
+        from installer.gui.wizard import PageId
+
+        self._wizard.back()
+        if self._wizard.currentId() == PageId.ENVIRONMENT:
+            self._wizard.page_of(PageId.ENVIRONMENT).focus_torch_source()
 
     @Slot()
     def copy_commands(self) -> None:
