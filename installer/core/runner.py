@@ -143,6 +143,9 @@ def preflight(plan: Plan, force: bool = False) -> None:
     for step in plan.steps:
         if step.creates and Path(step.creates).expanduser() != env:
             _check_target(Path(step.creates).expanduser(), force, step.kind)
+    from installer.core.source_check import check_plan_sources
+
+    check_plan_sources(plan)  # damaged wheel files, and what an offline plan cannot find
 
 
 # -- disk space --------------------------------------------------------------------------------------
