@@ -143,9 +143,6 @@ def preflight(plan: Plan, force: bool = False) -> None:
     for step in plan.steps:
         if step.creates and Path(step.creates).expanduser() != env:
             _check_target(Path(step.creates).expanduser(), force, step.kind)
-    from installer.core.source_check import check_plan_sources
-
-    check_plan_sources(plan)  # damaged wheel files, and what an offline plan cannot find
 
 
 # -- disk space --------------------------------------------------------------------------------------
@@ -413,6 +410,9 @@ class Runner:
     def run(self) -> RunResult:
         """Run the plan. Raises ChoiceError (nothing changed) when preflight refuses it."""
         preflight(self.plan, self.force)
+        from installer.core.source_check import check_plan_sources
+
+        check_plan_sources(self.plan)  # damaged wheel files, what an offline plan cannot find: after consent
         t0 = time.monotonic()
         self._log = RunLog()
         log_path = str(self._log.path)
