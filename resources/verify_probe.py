@@ -613,6 +613,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object after a marker line")
     parser.add_argument("--expect", default=None, help="cpu, cu126, cu130, rocm7.2, xpu or mps")
     parser.add_argument("--require", action="append", default=[], help="a package that must be installed")
+    parser.add_argument("--expect-torch", default=None, help="the planned torch version, e.g. 2.13.0+cpu (echoed)")
+    parser.add_argument("--expect-from", default=None, help="where torch was planned to come from (echoed)")
     parser.add_argument("--bench-seconds", type=float, default=0.5, help="matmul throughput budget; 0 skips it")
     args = parser.parse_args(argv)
     global _announce_steps
@@ -621,6 +623,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     sys.stdout = sys.stderr
     try:
         result = Probe(args.expect, args.require, args.bench_seconds).run()
+        # Echoed for the installer, which judges whether this is the planned build (verify.judge_build).
+        result["expect_torch"] = args.expect_torch
+        result["expect_from"] = args.expect_from
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise

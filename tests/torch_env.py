@@ -26,7 +26,8 @@ def in_ci() -> bool:
 
 
 def wheel_folder() -> Path | None:
-    value = os.environ.get("TORCH_SETUP_TEST_WHEELS")
+    # pip's find-links as pip reads it: the variable first, then its config (the dev venv may have no pip)
+    value = os.environ.get("TORCH_SETUP_TEST_WHEELS") or os.environ.get("PIP_FIND_LINKS", "").split(" ")[0]
     if not value:
         # A venv made by uv has no pip of its own: ask the system's pip for the same configuration then.
         for python in (sys.executable, shutil.which("python3") or "python3"):

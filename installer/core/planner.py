@@ -151,6 +151,8 @@ class _Planner:
         self.reasons: list[str] = []
         self.warnings: list[str] = []
         self.local_wheels: list[tuple[str, Any]] = []  # (file name, WheelFacts) for a folder source
+        # torchvision/torchaudio wheels of a folder source, by name: the whole family comes from the folder
+        self.family_wheels: dict[str, list[tuple[str, Any]]] = {}
 
     # -- entry ----------------------------------------------------------------------------------
 
@@ -343,11 +345,18 @@ class _Planner:
         except OSError as exc:
             raise ChoiceError(f"The wheel folder {folder} cannot be read: {exc.strerror}.") from None
         for name in names:
-            if not name.lower().startswith("torch-") or not name.endswith(".whl"):
+            if not name.endswith(".whl"):
+                continue
+            project = str(canonicalize_name(name.split("-", 1)[0]))
+            if project not in TORCH_FAMILY:
                 continue
             facts = parse_wheel_name(name)
-            if facts and self.platform in facts.platforms:
+            if not facts or self.platform not in facts.platforms:
+                continue
+            if project == "torch":
                 self.local_wheels.append((name, facts))
+            else:
+                self.family_wheels.setdefault(project, []).append((name, facts))
 
     def _folder_versions(self) -> list[str]:
         return sorted({f.version for _n, f in self.local_wheels}, key=Version, reverse=True)
@@ -1032,6 +1041,87 @@ class _Planner:
             url = src if re.fullmatch(r"cpu|xpu|cu\d+|rocm[\d.]+", last) else f"{src}/{name}"
         return ["--index-url", url], url
 
+    def _python_tag(self, python: str, python_exe: str | None) -> str:
+        """The wheel-tag Python of the environment: "3.12", or "3.13t" for a free-threaded interpreter."""
+        free = any(p.free_threaded for p in self.report.pythons if python_exe and p.executable == python_exe)
+        return f"{python}t" if free else python
+
+    def _folder_wheel(self, spec: str, variant: str, py_tag: str) -> tuple[str, str]:
+        """(absolute path, version with local label) of the folder's wheel for `spec` on this Python and
+        platform; ChoiceError (exit 2) naming the Pythons the folder serves when it holds none."""
+        req = Requirement(spec)
+        name = str(canonicalize_name(req.name))
+        default = "mps" if self.platform == "macos-arm64" else "cpu"
+        wheels = self.local_wheels if name == "torch" else self.family_wheels.get(name, [])
+        fitting = [
+            (n, f) for n, f in wheels
+            if req.specifier.contains(f.version, prereleases=True) and (f.variant or default) == variant
+        ]
+        wanted = str(req.specifier) or ""
+        what = f"{name}{wanted.replace('==', ' ')}"
+        if not fitting:
+            raise ChoiceError(
+                f"The wheel folder {self.folder} has no {variant} wheel of {what} for {self.platform}: add it to "
+                f"the folder" + (f" or leave {name} out of the packages." if name != "torch" else ".")
+            )
+        for_python = [(n, f) for n, f in fitting if py_tag in f.pythons]
+        if not for_python:
+            served = sorted({p for _n, f in fitting for p in f.pythons}, key=version_tuple)
+            raise ChoiceError(
+                f"The wheel folder {self.folder} holds {what} ({variant}) only for Python {', '.join(served)}, "
+                f"not for the chosen Python {py_tag}: choose --python {served[-1]} or add a "
+                f"cp{py_tag.replace('.', '')} wheel to the folder."
+            )
+        # Newest version first, then the most specific platform tag (the longest name), for a stable pick.
+        file, facts = max(for_python, key=lambda nf: (Version(nf[1].version), len(nf[0]), nf[0]))
+        local = f"{facts.version}+{facts.variant}" if facts.variant else facts.version
+        return str(Path(self.folder or ".", file).absolute()), local
+
+    def _index_local_label(self, build: _Build, nightly: bool) -> str | None:
+        """The local version label PyTorch's index gives this variant's torch wheels ("cu126", "cpu"), or
+        None where its wheels carry none (macOS, Linux/Windows on Arm CPU) or the version is unknown."""
+        v = build.variant
+        if nightly:
+            return None
+        if re.fullmatch(r"cu\d+|rocm[\d.]+|xpu", v):
+            return v
+        if v == "cpu" and self.platform in ("linux-x86_64", "windows-x86_64"):
+            return "cpu"
+        return None
+
+    def _source_pins(
+        self, family: list[str], build: _Build, nightly: bool, py_tag: str
+    ) -> tuple[list[str], list[str], str | None]:
+        """(torch family requirements for the install, exact pins that keep them in later steps, the torch
+        version verification must find).
+
+        A folder: each family member is its wheel FILE, so no index can substitute another build (a
+        damaged file fails the install instead of being skipped for PyPI's CUDA build). PyTorch's index or
+        a mirror: torch pinned with its local label (torch==2.13.0+cu126), which no other index carries.
+        """
+        if self.folder:
+            specs, keep, expected = [], [], None
+            for spec in family:
+                name = str(canonicalize_name(Requirement(spec).name))
+                path, local = self._folder_wheel(spec, build.variant, py_tag)
+                specs.append(f"{name} @ {Path(path).as_uri()}")
+                keep.append(f"{name}=={local}")
+                if name == "torch":
+                    expected = local
+            return specs, keep, expected
+        label = None if self.choices.torch_source == "pypi" else self._index_local_label(build, nightly)
+        specs = []
+        for spec in family:
+            req = Requirement(spec)
+            pinned = [s.version for s in req.specifier if s.operator == "=="]
+            if label and canonicalize_name(req.name) == "torch" and pinned and "+" not in pinned[0]:
+                spec = f"torch=={pinned[0]}+{label}"
+            specs.append(spec)
+        keep = [s for s in specs if "==" in s] if not nightly else []
+        torch_pin = next((s for s in specs if Requirement(s).name == "torch" and "==" in s), None)
+        expected = torch_pin.split("==", 1)[1] if torch_pin and not nightly else None
+        return specs, keep, expected
+
     def _net_args(self, uv: bool) -> list[str]:
         args: list[str] = []
         for host in self.choices.trusted_host:
@@ -1046,7 +1136,11 @@ class _Planner:
         family, others = self._packages(rel, version)
         if c.jupyter and "ipykernel" not in [canonicalize_name(Requirement(o).name) for o in others]:
             others.append("ipykernel")
-        plan.packages = family + others
+        family, keep, expect_torch = self._source_pins(
+            family, build, rel.nightly, self._python_tag(plan.python, plan.python_executable)
+        )
+        # What a person reads on Review: the exact versions, not the file URLs of a folder source.
+        plan.packages = (keep if self.folder else family) + others
         base = plan.python_executable or plan.python
         offline = ["--offline"] if uv and c.offline else []
         if uv:
@@ -1093,8 +1187,9 @@ class _Planner:
         # does. Step 2 installs everything else from the default index (or --index-url/--find-links)
         # and never sees PyTorch's index, so e.g. numpy>=2.3 is not limited to PyTorch's mirror; the
         # torch family is pinned again there so that a dependency cannot swap the build for PyPI's.
-        # A local folder: --find-links plus the default index; the folder's +cpu/+cuXXX wheel wins
-        # because a local version label sorts above the plain PyPI version of the same release.
+        # A local folder: each family member is named by its wheel FILE (see _source_pins), so no index
+        # can serve another build; --find-links lets torch's dependencies come from the folder too, and
+        # the default index serves those the folder lacks.
         plan.steps.append(
             Step(
                 name="Install PyTorch",
@@ -1113,7 +1208,6 @@ class _Planner:
                 other_index += ["--find-links", link]
             if self.folder:
                 other_index += ["--find-links", self.folder]
-            keep = [s for s in family if "==" in s] if not rel.nightly else []
             plan.steps.append(
                 Step(
                     name="Install the other packages",
@@ -1128,7 +1222,7 @@ class _Planner:
             )
         if c.jupyter:
             self._kernel_step(plan, rel, version, build, env, env_python)
-        self._verify_step(plan, env_python, family)
+        self._verify_step(plan, env_python, family, expect_torch, where)
         self._sizes(plan, build.variant)
 
     def _kernel_step(
@@ -1164,13 +1258,17 @@ class _Planner:
             )
         )
 
-    def _verify_step(self, plan: Plan, env_python: str, family: list[str]) -> None:
+    def _verify_step(
+        self, plan: Plan, env_python: str, family: list[str],
+        expect_torch: str | None = None, expect_from: str | None = None,
+    ) -> None:
         names = [str(canonicalize_name(Requirement(s).name)) for s in family]
         require = [n for n in names if n in ("torchvision", "torchaudio")]
         plan.steps.append(
             Step(
                 name="Verify",
-                argv=verify.probe_argv(env_python, plan.expect, require),
+                argv=verify.probe_argv(env_python, plan.expect, require, expect_torch=expect_torch,
+                                       expect_from=expect_from),
                 kind="verify",
                 description=f"Imports torch in the new environment and runs a small computation on {plan.expect}.",
                 timeout=600,

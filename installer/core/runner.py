@@ -442,6 +442,9 @@ class Runner:
 
     def _run_locked(self, run_id: str) -> RunResult:
         preflight(self.plan, self.force)
+        from installer.core.source_check import check_plan_sources
+
+        check_plan_sources(self.plan)  # damaged wheel files, what an offline plan cannot find: after consent
         t0 = time.monotonic()
         self._log = RunLog()
         log_path = str(self._log.path)

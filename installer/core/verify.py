@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from installer.core import paths, process
 
 MARKER = "TORCH_SETUP_VERIFY_JSON"
@@ -85,6 +87,8 @@ class VerifyReport:
     python_executable: str | None = None
     hip: str | None = None  # torch.version.hip
     expect: str | None = None  # the backend asked for
+    expect_torch: str | None = None  # the planned torch version, local label included: "2.13.0+cpu"
+    expect_from: str | None = None  # where the plan takes torch from: "the wheel folder /w"
     build: str | None = None  # what torch was built for: "cpu", "cu130", "rocm7.2", "xpu", "mps"
     backend: str | None = None  # what actually runs: the build when a device works, else "cpu"
     available: dict[str, bool] = field(default_factory=dict)  # {"cuda", "mps", "xpu"}
@@ -128,13 +132,19 @@ def _pick(cls: Any, data: dict[str, Any]) -> Any:
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def probe_argv(python: str, expect: str | None = None, require: list[str] | None = None) -> list[str]:
-    """The command that runs the probe with `python`."""
+def probe_argv(python: str, expect: str | None = None, require: list[str] | None = None, *,
+               expect_torch: str | None = None, expect_from: str | None = None) -> list[str]:
+    """The command that runs the probe with `python`; expect_torch is the planned torch version
+    ("2.13.0+cpu"), expect_from where it was planned to come from (both echoed back for judging)."""
     argv = [str(python), str(paths.resource("verify_probe.py")), "--json"]
     if expect:
         argv += ["--expect", expect]
     for name in require or []:
         argv += ["--require", name]
+    if expect_torch:
+        argv += ["--expect-torch", expect_torch]
+    if expect_from:
+        argv += ["--expect-from", expect_from]
     return argv
 
 
@@ -194,8 +204,63 @@ def report_from_output(stdout: str, returncode: int | None, expect: str | None =
             report.checks.append(_judge_backend(report, expect))
     if crash:
         report.checks.append(Check("clean exit", False, f"the probe printed its results, then crashed: {crash}"))
+    build = judge_build(report, report.expect or expect)
+    if build is not None and not any(c.name == "build" for c in report.checks):
+        report.checks.append(build)
     report.ok = bool(report.torch) and all(c.ok for c in report.checks)
     return report
+
+
+_LABEL = re.compile(r"cpu|xpu|cu\d+|rocm[\d.]+")
+
+
+def _same_label(have: str, want: str) -> bool:
+    if have.startswith("rocm") and want.startswith("rocm"):  # rocm6.2 plans may meet rocm6.2.4 wheels
+        return have.startswith(want) or want.startswith(have)
+    return have == want
+
+
+def judge_build(report: VerifyReport, expect: str | None) -> Check | None:
+    """Is the installed torch the planned build? A "build" check, or None when there is nothing to judge.
+
+    A working torch is not enough: a CUDA build from another index runs on the CPU too, and would
+    pass a CPU expectation. The local label (+cpu, +cu126), torch.version.cuda/hip and the planned
+    version must all agree with the plan.
+    """
+    found = report.torch
+    if not isinstance(found, str) or not found:
+        return None
+    try:
+        have = Version(found)
+    except InvalidVersion:
+        return Check("build", False, f"torch reports the version {found!r}, which is not a version")
+    planned = report.expect_torch
+    where = f" from {report.expect_from}" if report.expect_from else ""
+    runtime = (f" (built for CUDA {report.cuda})" if report.cuda else
+               f" (built for ROCm/HIP {report.hip})" if report.hip else "")
+    want_label = (expect or "").lower()
+    want_label = want_label if _LABEL.fullmatch(want_label) else ""
+    problem = ""
+    if planned:
+        try:
+            want = Version(planned)
+        except InvalidVersion:
+            want = None
+        if want is not None and (want.public != have.public or (want.local and have.local != want.local)):
+            problem = "version"
+        want_label = want.local if want is not None and want.local else want_label
+    if not problem and have.local and want_label and _LABEL.fullmatch(have.local) \
+            and not _same_label(have.local, want_label):
+        problem = "label"
+    if not problem and want_label == "cpu" and (report.cuda or report.hip):
+        problem = "runtime"
+    if not problem:
+        if not planned:
+            return None
+        return Check("build", True, f"torch {found}, the planned build{where}")
+    expected = f"torch {planned}" if planned else f"a {want_label} build of torch"
+    return Check("build", False, f"expected {expected}{where}, found {found}{runtime}: "
+                 "this is not the build that was planned")
 
 
 def _code(returncode: int | None) -> str:

@@ -186,3 +186,29 @@ def test_required_literals() -> None:
         ["no matching distribution found for "]
     assert required_literals(r"a|\d+") is None  # an alternative without a usable literal: scan everything
     assert required_literals(r"Read timed out|ReadTimeoutError") == ["read timed out", "readtimeouterror"]
+
+
+# A truncated torch wheel, as real uv 0.13 printed it on the development machine: named as a file, and
+# when a resolver met it among other candidates. Both are a damaged wheel, not "no matching wheel".
+DAMAGED_WHEEL_UV = """\
+error: Failed to read `torch @ file:///w/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl`
+  cause: Failed to read metadata: /w/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
+  cause: Failed to read from zip file
+  cause: unable to locate the end of central directory record
+"""
+DAMAGED_WHEEL_UV_RESOLVING = """\
+error: No solution found when resolving dependencies
+  cause: Because torch==2.13.0+cpu has an invalid package format and there is no version of torch==2.13.0, we can conclude that all of:
+hint: The structure of `torch` (v2.13.0+cpu) was invalid:
+  Failed to read from zip file
+"""
+
+
+@pytest.mark.parametrize("text", [DAMAGED_WHEEL_UV, DAMAGED_WHEEL_UV_RESOLVING,
+                                  "zipfile.BadZipFile: File is not a zip file"])
+def test_a_damaged_wheel_is_named_as_such(text: str) -> None:
+    first = diagnose_text(text)[0]
+    assert first.category == "hash-mismatch"
+    assert "damaged or incomplete" in first.summary and "complete copy" in first.fix
+    if text is DAMAGED_WHEEL_UV:
+        assert "/w/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl" in first.summary

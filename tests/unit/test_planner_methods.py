@@ -58,15 +58,16 @@ def test_pip_uv_steps_route_the_torch_family_only_to_pytorchs_index(catalog: Cat
     torch_step, other_step = step(plan, "install", 0), step(plan, "install", 1)
     assert torch_step == [
         UV, "pip", "install", "--python", str(env / "bin" / "python"),
-        "--index-url", "https://download.pytorch.org/whl/cu132", "torch==2.13.0", "torchvision==0.28.0",
+        "--index-url", "https://download.pytorch.org/whl/cu132", "torch==2.13.0+cu132", "torchvision==0.28.0",
     ]  # fmt: skip
     assert "--extra-index-url" not in torch_step  # uv would search an extra index FIRST
     # The rest never sees PyTorch's index, and the torch family is pinned so nothing swaps it.
     assert not any("download.pytorch.org" in a for a in other_step)
-    assert other_step[-3:] == ["torch==2.13.0", "torchvision==0.28.0", "numpy>=2"]
+    assert other_step[-3:] == ["torch==2.13.0+cu132", "torchvision==0.28.0", "numpy>=2"]
     assert all(s.retries == 2 for s in plan.steps if s.kind == "install")
     assert plan.steps[-1].kind == "verify"
-    assert plan.steps[-1].argv[-4:] == ["--expect", "cu132", "--require", "torchvision"]
+    assert plan.steps[-1].argv[-8:] == ["--expect", "cu132", "--require", "torchvision",
+                                        "--expect-torch", "2.13.0+cu132", "--expect-from", "PyTorch's cu132 index"]
     assert plan.env == str(env) and plan.torch_index == "https://download.pytorch.org/whl/cu132"
     assert (plan.download_mib or 0) > 2000 and (plan.disk_mib or 0) >= 6000
 
@@ -76,7 +77,7 @@ def test_pip_engine_uses_venv_and_pip_with_progress(catalog: Catalog) -> None:
     assert step(plan, "venv")[:3] == ["/usr/bin/python3.12", "-m", "venv"]
     install = step(plan, "install")
     assert install[1:4] == ["-m", "pip", "install"] and "--progress-bar" in install
-    assert install[-1] == "torch==2.13.0"
+    assert install[-1] == "torch==2.13.0+cu132"
 
 
 def test_default_env_name_and_folder(catalog: Catalog) -> None:
@@ -110,7 +111,9 @@ def test_local_wheel_folder_pins_the_version_and_uses_find_links(catalog: Catalo
     plan = plan_for(report, catalog, torch_source=str(tmp_path))
     assert plan.torch == "2.13.0" and plan.backend == "cpu" and plan.expect == "cpu"
     assert plan.python_executable == "/usr/bin/python3.11"  # the folder holds a cp311 wheel
-    assert step(plan, "install")[-3:] == ["--find-links", str(tmp_path), "torch==2.13.0"]
+    # torch is the folder's wheel file itself, so no index can serve another build in its place
+    assert step(plan, "install")[-3:] == ["--find-links", str(tmp_path), f"torch @ {(tmp_path / LOCAL_WHEEL).as_uri()}"]
+    assert plan.packages == ["torch==2.13.0+cpu"]
     # The GPU is there: the CPU build from the folder is never silent.
     assert any("holds only the cpu build" in w for w in plan.warnings)
 
@@ -135,7 +138,7 @@ def test_planned_uv_steps_pick_the_local_cpu_wheel(catalog: Catalog, tmp_path: P
     argv = [*install[:3], "--dry-run", "--no-deps", "--offline", *install[3:]]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "torch==2.13.0+cpu" in out.stdout + out.stderr
+    assert "file:///opt/wheels/torch-2.13.0+cpu-" in out.stdout + out.stderr  # that file, no index's torch
 
 
 def test_pypi_source_uses_pypis_build_and_says_when_it_does_not_fit(catalog: Catalog) -> None:
