@@ -368,7 +368,7 @@ class BoundedOutput:
     """What is kept of one stream: its first `head` bytes and its last `limit - head`, and the total seen."""
 
     def __init__(self, limit: int = KEEP_BYTES, head: int = KEEP_HEAD_BYTES) -> None:
-        self.head_limit = min(head, limit)
+        self.head_limit = min(head, limit // 4)  # the end (where a verdict or an error is) gets the most
         self.tail_limit = limit - self.head_limit
         self.head = bytearray()
         self.tail = bytearray()
