@@ -8,7 +8,10 @@ Engine modules are imported inside the commands so `--version` and `--help` stay
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import json
+import math
 import os
 import shlex
 import sys
@@ -17,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from installer import __version__
 
@@ -44,6 +47,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 # -- argument definitions --------------------------------------------------------------------------
+
+
+def _seconds(value: str) -> float:
+    """A time limit: a finite number of seconds above zero (nan, inf and negatives are bad input)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a time limit must be a number of seconds above zero, not {value!r}")
+    return seconds
 
 
 def _add_system_args(p: argparse.ArgumentParser) -> None:
@@ -115,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require", metavar="PKG", nargs="+", choices=["torchvision", "torchaudio"],
                    help="fail unless these packages import and match torch")
     p.add_argument("--json", action="store_true", help="print the VerifyReport as JSON")
-    p.add_argument("--timeout", type=float, default=600.0, help=argparse.SUPPRESS)
+    p.add_argument("--timeout", type=_seconds, default=600.0, help=argparse.SUPPRESS)
     _add_system_args(p)
 
     p = sub.add_parser("diagnose", help="explain a failed install from its log")
@@ -128,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="learn the current releases from PyTorch's index")
     p.add_argument("--index-url", metavar="URL", default="https://download.pytorch.org/whl",
                    help="the wheel index to learn from (default: PyTorch's)")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds allowed for --refresh")
+    p.add_argument("--timeout", type=_seconds, default=20.0, help="seconds allowed for --refresh")
     p.add_argument("--platform", metavar="KEY",
                    help="only this platform: linux-x86_64, linux-arm64, windows-x86_64, windows-arm64, macos-arm64, "
                    "macos-x86_64")
@@ -155,6 +169,56 @@ def _print_json(data: Any, out: TextIO | None = None) -> None:
     from installer.core.redact import redact_json
 
     print(json.dumps(redact_json(data), indent=2, ensure_ascii=False), file=out or sys.stdout)
+
+
+def _stdout_gone() -> None:
+    """The reader of stdout went away: what is still printed goes to nowhere (an install's log keeps it
+    all), so neither a later print nor Python's flush at exit fails ("Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _is_broken_pipe(exc: OSError) -> bool:
+    # Windows reports a closed pipe as EINVAL as often as EPIPE.
+    return isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EINVAL)
+
+
+class _ReaderSafeStream(io.TextIOBase):
+    """stdout for a command that changes things: a reader that goes away (`| head -1`) must not stop the
+    work half-way or turn it into a false success, so writes after that are dropped and the exit code
+    stays the true one."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self.broken = False
+
+    def _lost(self) -> None:
+        self.broken = True
+        _stdout_gone()
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self._stream.write(text)
+            except OSError as exc:
+                if not _is_broken_pipe(exc):
+                    raise
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                if not _is_broken_pipe(exc):
+                    raise
+                self._lost()
 
 
 def _load_system(path: str | None, *, offline: bool = False, env_dir: str | None = None) -> SystemReport:
@@ -305,12 +369,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     choices, report, plan = _make_plan(args)
     from installer.core.runner import Runner, install_signal_handlers, preflight
 
-    out = sys.stdout
+    out = cast(TextIO, _ReaderSafeStream(sys.stdout))
     if args.dry_run:
         if args.json_events:
             from installer.core.redact import redact_json
 
-            print(json.dumps(redact_json({"type": "plan", "plan": plan.to_json()}), ensure_ascii=False))
+            print(json.dumps(redact_json({"type": "plan", "plan": plan.to_json()}), ensure_ascii=False), file=out)
         else:
             _show_plan(plan, out)
             print("\nDry run: nothing was changed.", file=out)
@@ -340,7 +404,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     if args.report:
         _write_report(Path(args.report), plan, report, result, started)
     if not args.json_events:
-        _summarise_result(result, plan)
+        try:
+            _summarise_result(result, plan)
+        except OSError as exc:  # the exit code below still tells the truth
+            if not _is_broken_pipe(exc):
+                raise
+            _stdout_gone()
     return int(result.exit_code)
 
 
@@ -578,8 +647,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "gui"
     if command == "gui" and args.command is None:
         args = parser.parse_args(["gui"])
+    from installer.core import process
     from installer.core.plan import ChoiceError
 
+    # The wizard has its own way out (its Cancel and its close button); every other command stops its
+    # children and says so on SIGINT, SIGTERM, SIGHUP (SIGBREAK on Windows).
+    process.STOPPING.clear()  # main() may run again in one process (tests)
+    handlers = _stop_on_signal() if command != "gui" else None
     try:
         _warn_interrupted_runs(command)
         return COMMANDS[command](args)
@@ -590,9 +664,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_err("Cancelled.")
         return EXIT_CANCELLED
     except BrokenPipeError:
-        return EXIT_OK
+        _stdout_gone()
+        # Reading commands did their work and their reader left early; an install never ends here (its
+        # output survives a lost reader), so reaching this in another command is not a success.
+        return EXIT_OK if command in ("detect", "plan", "verify", "diagnose", "catalog") else EXIT_FAILED
     except Exception as exc:
         return _internal_error(exc)
+    finally:
+        try:
+            process.stop_children()  # whatever way out was taken, no child stays behind
+        finally:
+            if handlers is not None:
+                handlers.restore()
+
+
+def _stop_on_signal() -> Any:
+    """Signal handlers for a command: the first signal stops every child (process.STOPPING) and raises
+    KeyboardInterrupt in the main thread, so the command ends with "Cancelled." and exit 130. `install`
+    puts its own handlers in while the runner works, which cancel cooperatively and roll back."""
+    from installer.core import process
+    from installer.core.runner import SignalHandlers
+
+    class StopOnSignal(SignalHandlers):
+        def _handle(self, signum: int, frame: Any) -> None:
+            first = not self.received
+            super()._handle(signum, frame)
+            if first:
+                raise KeyboardInterrupt
+
+    return StopOnSignal(process.STOPPING)
 
 
 def _internal_error(exc: BaseException) -> int:

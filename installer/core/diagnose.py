@@ -7,9 +7,13 @@ detection measured: a GPU with a CPU-only torch, a GPU the build has no kernels 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import re
+import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,12 @@ CATEGORIES = (
     "network", "permission-denied", "paging-file",
 )
 MAX_LOG_BYTES = 8 * 1024 * 1024  # a longer log is read from its end, where the failure is
+READ_SECONDS = 10.0  # reading a log stops after this, with what was read (a slow disk, a device file)
+# A longer line (a progress bar redrawn with \r, a binary blob) keeps its start and its end, where an
+# error follows the bar; matching then stays linear in the size of the log, whatever its shape.
+MAX_LINE_CHARS = 16 * 1024
+LINE_HEAD_CHARS = 4 * 1024
+MAX_LITERAL_LINES = 2000  # lines tried one by one per signature before one pass over the whole text
 EVIDENCE_CHARS = 300
 
 # Minimum NVIDIA driver per CUDA major line, minor-version compatibility (NVIDIA CUDA release notes,
@@ -178,29 +188,31 @@ def required_literals(pattern: str) -> list[str] | None:
 
 
 def _last_match(sig: Signature, text: str, lowered: str) -> re.Match[str] | None:
-    """The last match of a signature (nearest the final error), looking only around its literals."""
-    if sig.literals is None or len(lowered) != len(text):
-        last = None
-        for last in sig.pattern.finditer(text):  # noqa: B007 - the last one is wanted
-            pass
-        return last
-    starts: set[int] = set()
-    for literal in sig.literals:
-        at = lowered.find(literal)
-        while at != -1:
-            starts.add(text.rfind("\n", 0, at) + 1)
-            at = lowered.find(literal, at + len(literal))
-    for start in sorted(starts, reverse=True):
-        # the line holding the literal and the next one (a message may wrap once)
-        end = text.find("\n", start)
-        end = len(text) if end == -1 else text.find("\n", end + 1)
-        end = len(text) if end == -1 else end
-        last = None
-        for last in sig.pattern.finditer(text, start, end):  # noqa: B007
-            pass
-        if last is not None:
-            return last
-    return None
+    """The last match of a signature (nearest the final error), looking first only around its literals.
+
+    Lines holding a literal are tried from the end backwards, each with the line after it (a message may
+    wrap once); when very many lines hold one and none matches, one regex pass over the text is cheaper.
+    """
+    if sig.literals is not None and len(lowered) == len(text):
+        end = len(text)
+        for _ in range(MAX_LITERAL_LINES):
+            at = max(lowered.rfind(literal, 0, end) for literal in sig.literals)
+            if at == -1:
+                return None
+            start = text.rfind("\n", 0, at) + 1
+            stop = text.find("\n", at)
+            stop = len(text) if stop == -1 else text.find("\n", stop + 1)
+            stop = len(text) if stop == -1 else stop
+            last = None
+            for last in sig.pattern.finditer(text, start, stop):  # noqa: B007 - the last one is wanted
+                pass
+            if last is not None:
+                return last
+            end = start
+    last = None
+    for last in sig.pattern.finditer(text):  # noqa: B007
+        pass
+    return last
 
 
 @functools.lru_cache(maxsize=1)
@@ -248,11 +260,23 @@ class _Hit:
     action: str | None
 
 
+def cap_line_length(text: str, limit: int = MAX_LINE_CHARS, head: int = LINE_HEAD_CHARS) -> str:
+    """Each line longer than `limit` keeps its first `head` characters and its end, joined by " … "."""
+    if len(text) <= limit:
+        return text
+    if not re.search(f"[^\n]{{{limit + 1}}}", text):  # one pass in C; most logs have no such line
+        return text
+    lines = text.split("\n")
+    tail = limit - head
+    return "\n".join(line if len(line) <= limit else f"{line[:head]} … {line[-tail:]}" for line in lines)
+
+
 def diagnose_text(text: str, signatures: SignatureSet | None = None) -> list[Diagnosis]:
     """Known failures in a log or an error message, most likely first, one per category."""
     sigset = signatures or load_signatures()
     if not text:
         return []
+    text = cap_line_length(text)
     size = max(len(text), 1)
     lowered = text.lower()
     hits: dict[str, _Hit] = {}
@@ -312,21 +336,61 @@ def unrecognised_failure(what: str, output_tail: str) -> Diagnosis:
     return Diagnosis(UNRECOGNISED, summary, fix, evidence, gui_fix)
 
 
-def read_log(path: str | Path) -> str:
-    """A log's text: UTF-8, or UTF-16 as PowerShell's `>` writes it; a huge log is read from its end."""
+def read_log(path: str | Path, max_bytes: int = MAX_LOG_BYTES, seconds: float = READ_SECONDS) -> str:
+    """A log's text: UTF-8, or UTF-16 as PowerShell's `>` writes it; at most the last `max_bytes` of it.
+
+    Only a regular file is read, without blocking (a FIFO with no writer, /proc/kmsg, a device would wait
+    forever), and for at most `seconds`. Files that report size 0 (/proc) are read up to the limit anyway.
+    Raises DiagnoseError for what cannot be read.
+    """
     p = Path(path)
-    if not p.exists():
-        raise DiagnoseError(f"no such log file: {p}")
-    if not p.is_file():
-        raise DiagnoseError(f"{p} is not a file")
-    with p.open("rb") as f:
-        f.seek(0, 2)
-        size = f.tell()
-        f.seek(max(0, size - MAX_LOG_BYTES))
-        raw = f.read()
+    try:
+        info = os.stat(p)
+    except FileNotFoundError:
+        raise DiagnoseError(f"no such log file: {p}") from None
+    except (OSError, ValueError) as exc:
+        raise DiagnoseError(f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DiagnoseError(f"{p} is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise DiagnoseError(f"{p} is not a regular file (a pipe, a device or a socket); save the log to a file first")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(p, flags)
+    except OSError as exc:
+        raise DiagnoseError(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the look and the open
+            raise DiagnoseError(f"{p} is not a regular file")
+        raw = _read_end(fd, max_bytes, seconds)
+    except OSError as exc:
+        raise DiagnoseError(f"cannot read {p}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 3 and raw[1:2] == b"\x00" and raw[3:4] == b"\x00"):
         return raw.decode("utf-16", errors="replace")
     return raw.decode("utf-8", errors="replace")
+
+
+def _read_end(fd: int, max_bytes: int, seconds: float) -> bytes:
+    """The last `max_bytes` of an open file: seek there when the size is known, else read through."""
+    size = os.fstat(fd).st_size
+    if size > max_bytes:
+        with contextlib.suppress(OSError):
+            os.lseek(fd, size - max_bytes, os.SEEK_SET)
+    kept = bytearray()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024 * 1024)
+        except BlockingIOError:  # nothing to read now (O_NONBLOCK): take what there is
+            break
+        if not chunk:
+            break
+        kept += chunk
+        if len(kept) > 2 * max_bytes:
+            del kept[: len(kept) - max_bytes]
+    return bytes(kept[-max_bytes:])
 
 
 def diagnose_file(path: str | Path) -> list[Diagnosis]:

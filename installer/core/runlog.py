@@ -16,6 +16,7 @@ from installer.core import paths
 from installer.core.redact import redact_text
 
 KEEP_LOGS = 20
+MAX_CHILD_OUTPUT_BYTES = 200 * 1024 * 1024  # per run: a flood of short lines must not fill the disk
 LOG_PREFIX = "install-"
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
@@ -89,6 +90,7 @@ class RunLog:
         self.path = path or new_log_path()
         ensure_private_dir(self.path.parent)
         self._t0 = time.monotonic()
+        self._child_bytes = 0  # output of child processes written so far (our own notes always go in)
         self._file: TextIO | None = open_private(self.path, append=True)
         rotate_logs(keep, self.path.parent)
 
@@ -98,6 +100,14 @@ class RunLog:
     def write(self, text: str, stream: str = "") -> None:
         if self._file is None:
             return
+        if stream in ("stdout", "stderr"):
+            if self._child_bytes > MAX_CHILD_OUTPUT_BYTES:
+                return
+            self._child_bytes += len(text) + 12
+            if self._child_bytes > MAX_CHILD_OUTPUT_BYTES:
+                self.write(f"the log keeps {MAX_CHILD_OUTPUT_BYTES // (1024 * 1024)} MB of program output per "
+                           "run; the rest of it was not written (the steps go on)")
+                return
         tag = {"stdout": " |", "stderr": " !"}.get(stream, " #")
         self._file.write(f"{self._stamp()}{tag} {redact_text(text)}\n")
 

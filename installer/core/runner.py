@@ -27,7 +27,6 @@ from types import FrameType
 from typing import IO, Any
 
 import platformdirs
-import psutil
 
 from installer.core import locks, process, safepath
 from installer.core.events import (
@@ -57,6 +56,7 @@ VERIFY_OUTPUT_LIMIT = 4 * MIB  # the verify probe prints one JSON document; more
 MAX_LINE_BYTES = 64 * 1024  # a "line" longer than this (a binary blob, a bar with no newline) is cut
 KILL_GRACE_SECONDS = 3.0
 PIPE_GRACE_SECONDS = 2.0  # after the child exits, how long a grandchild may keep its pipes open
+READ_QUEUE_BATCHES = 64  # output batches (up to 64 KiB each) waiting between the readers and the runner
 
 # How much of the whole plan each kind of step is, for the overall progress bar.
 STEP_WEIGHTS = {
@@ -266,62 +266,12 @@ def install_signal_handlers(cancel_event: threading.Event) -> SignalHandlers:
 
 # -- the process tree --------------------------------------------------------------------------------
 
-def _still_running(members: list[psutil.Process]) -> list[psutil.Process]:
-    alive = []
-    for member in members:
-        try:
-            if member.is_running() and member.status() != psutil.STATUS_ZOMBIE:
-                alive.append(member)
-        except psutil.Error:
-            pass
-    return alive
-
-
-def _wait_gone(proc: subprocess.Popen[bytes], members: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Wait until every member has exited (a zombie counts as exited); returns those still running."""
-    deadline = time.monotonic() + timeout
-    while True:
-        proc.poll()  # reap our own child so it does not linger as a zombie
-        alive = _still_running(members)
-        if not alive or time.monotonic() >= deadline:
-            return alive
-        time.sleep(0.05)
-
-
 def kill_tree(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) -> None:
     """Terminate a child and all its descendants; kill what is still there after `grace` seconds."""
-    try:
-        parent = psutil.Process(proc.pid)
-        members = [*parent.children(recursive=True), parent]
-    except psutil.Error:
-        members = []
-    for member in members:
-        with contextlib.suppress(psutil.Error):
-            member.terminate()
-    group = _signal_group(proc, signal.SIGTERM)
-    alive = _wait_gone(proc, members, grace)
-    for member in alive:
-        with contextlib.suppress(psutil.Error):
-            member.kill()
-    if group:
-        _signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
-    _wait_gone(proc, alive, grace)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
+    process.kill_tree(proc, grace=grace)
 
 
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
-    """POSIX: the child leads its own session (start_new_session), so its group catches orphaned grandchildren."""
-    if process.IS_WINDOWS:
-        return False
-    try:
-        os.killpg(proc.pid, sig)
-        return True
-    except (ProcessLookupError, PermissionError, OSError):
-        return False
-
-
-def _read_lines(stream: IO[bytes], name: str, out: queue.SimpleQueue[tuple[str, list[str] | None]]) -> None:
+def _read_lines(stream: IO[bytes], name: str, out: queue.Queue[tuple[str, list[str] | None]]) -> None:
     """Reader thread: bytes → lines split on \\n, \\r\\n and \\r, ANSI codes dropped, UTF-8 decoded."""
     pending = bytearray()
     read = getattr(stream, "read1", stream.read)
@@ -369,6 +319,17 @@ PERMANENT_NETWORK = re.compile(
     r"proxy authentication required|proxy authori[sz]ation required",
     re.IGNORECASE,
 )
+
+
+def _drain_until_joined(readers: list[threading.Thread], lines: queue.Queue[Any], timeout: float) -> None:
+    """Readers blocked on a full queue after the loop stopped reading must still see their streams end."""
+    deadline = time.monotonic() + timeout
+    for reader in readers:
+        while reader.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    lines.get_nowait()
+            reader.join(timeout=0.05)
 
 
 def _is_transient(lines: Iterable[str]) -> bool:
@@ -498,8 +459,10 @@ class Runner:
                     break
                 self._done_weight += self._weights[index]
         except (KeyboardInterrupt, Exception) as exc:  # a bug or a broken callback: undo, then report
-            if self._proc is not None and self._proc.poll() is None:
-                kill_tree(self._proc)
+            if self._proc is not None:
+                kill_tree(self._proc)  # also the group's leftovers when the child itself is gone
+                process.release(self._proc)
+                self._proc = None
             if isinstance(exc, KeyboardInterrupt):
                 cancelled = True
             else:
@@ -663,9 +626,7 @@ class Runner:
         collect_stdout = step.kind == "verify"
         env = process.clean_env({**self._extra_env, **step.env})
         try:
-            proc = subprocess.Popen(argv, cwd=step.cwd or None, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                                    **process.popen_kwargs())
+            proc = process.spawn(argv, cwd=step.cwd or None, env=env)
         except OSError as exc:
             attempt.error = f"{argv[0] if argv else '(nothing)'} could not start: {exc.strerror or exc}"
             attempt.tail.append(attempt.error)
@@ -675,7 +636,9 @@ class Runner:
         if self._journal is not None:
             with contextlib.suppress(OSError):
                 self._journal.record_child(proc.pid)
-        lines: queue.SimpleQueue[tuple[str, list[str] | None]] = queue.SimpleQueue()
+        # Bounded: a child that prints faster than the log and the events take it waits on its pipe
+        # instead of filling memory.
+        lines: queue.Queue[tuple[str, list[str] | None]] = queue.Queue(maxsize=READ_QUEUE_BATCHES)
         readers = [threading.Thread(target=_read_lines, args=(pipe, name, lines), daemon=True,
                                     name=f"torch-setup-{name}")
                    for pipe, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")) if pipe is not None]
@@ -729,13 +692,13 @@ class Runner:
                     last_progress = (update.fraction, update.text)
                     overall = self._overall(index, update.fraction) if update.fraction is not None else None
                     self._emit(Progress(index, update.fraction, update.text, overall))
-        for reader in readers:
-            reader.join(timeout=KILL_GRACE_SECONDS)
+        _drain_until_joined(readers, lines, KILL_GRACE_SECONDS)
         try:
             attempt.returncode = proc.wait(timeout=KILL_GRACE_SECONDS * 2)
         except subprocess.TimeoutExpired:
             kill_tree(proc)
             attempt.returncode = proc.poll()
+        process.release(proc)
         self._proc = None
         if attempt.cancelled or attempt.timed_out:
             attempt.tail.append("(stopped by Torch Setup)")

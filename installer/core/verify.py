@@ -294,9 +294,17 @@ def verify_python(python: str, expect: str | None = None, timeout: float = 600,
                   require: list[str] | None = None) -> VerifyReport:
     """Run the probe with `python` (an environment's interpreter) and report what works."""
     started = time.perf_counter()
+    # run_captured keeps the start and the end of the output (the verdict is at the end), stops a flood
+    # and a hang, and leaves no process of the probe behind on any way out.
     done = process.run_captured(probe_argv(python, expect, require), timeout=timeout)
     if done.returncode is None:
-        error = done.error or "the probe could not run"
+        if done.timed_out:
+            error = f"the probe did not finish within {timeout:g} s; it and its children were stopped"
+        elif done.flooded:
+            error = (f"the probe printed more than {process.FLOOD_BYTES // process.MIB} MB of output, which is "
+                     f"not what the verify probe prints; it was stopped")
+        else:
+            error = done.error or "the probe could not run"
         report = VerifyReport(ok=False, expect=expect, error=error, checks=[Check("probe", False, error)])
     else:
         report = report_from_output(done.stdout + "\n" + done.stderr, done.returncode, expect)
