@@ -46,6 +46,19 @@ class _Parser(argparse.ArgumentParser):
 # -- argument definitions --------------------------------------------------------------------------
 
 
+def _seconds(text: str) -> float:
+    """A time limit: a finite number of seconds above zero (nan and inf would never time out, or crash)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above zero")
+    return value
+
+
 def _add_system_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system", metavar="FILE", help="use a saved `detect --json` report instead of probing this machine")
 
@@ -115,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require", metavar="PKG", nargs="+", choices=["torchvision", "torchaudio"],
                    help="fail unless these packages import and match torch")
     p.add_argument("--json", action="store_true", help="print the VerifyReport as JSON")
-    p.add_argument("--timeout", type=float, default=600.0, help=argparse.SUPPRESS)
+    p.add_argument("--timeout", type=_seconds, default=600.0, help=argparse.SUPPRESS)
     _add_system_args(p)
 
     p = sub.add_parser("diagnose", help="explain a failed install from its log")
@@ -128,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="learn the current releases from PyTorch's index")
     p.add_argument("--index-url", metavar="URL", default="https://download.pytorch.org/whl",
                    help="the wheel index to learn from (default: PyTorch's)")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds allowed for --refresh")
+    p.add_argument("--timeout", type=_seconds, default=20.0, help="seconds allowed for --refresh")
     p.add_argument("--platform", metavar="KEY",
                    help="only this platform: linux-x86_64, linux-arm64, windows-x86_64, windows-arm64, macos-arm64, "
                    "macos-x86_64")
@@ -196,15 +209,15 @@ def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
 
 def _checked_source_repo(value: str) -> str:
     """A git URL (https, ssh, file) or a local repository folder; never anything a shell would act on."""
-    from urllib.parse import urlsplit
+    from installer.core.inputs import check_path, check_url
 
     if any(c in value for c in ";&|`$<>\n\r\0"):
         raise UsageError(f"The source repository {value!r} has characters that do not belong in a URL or path.")
     if "://" in value:
-        if urlsplit(value).scheme not in ("https", "http", "ssh", "git", "file"):
+        if check_url(value, "--source-repo").scheme not in ("https", "http", "ssh", "git", "file"):
             raise UsageError(f"The source repository {value!r} is not a git URL or a folder.")
         return value
-    folder = Path(value).expanduser()
+    folder = Path(check_path(value, "--source-repo")).expanduser()
     if not (folder / ".git").exists() and not (folder / "HEAD").is_file():
         raise UsageError(f"The source repository {value} is not a git repository.")
     return str(folder.resolve())
@@ -304,6 +317,10 @@ def cmd_install(args: argparse.Namespace) -> int:
             _show_plan(plan, out)
             print("\nDry run: nothing was changed.", file=out)
         return EXIT_OK
+    from installer.core.preflight_io import check_install_io
+
+    # before the runner creates anything: journal, logs, the env's folder and the report are writable
+    check_install_io(plan.env, args.report)
     preflight(plan, force=bool(choices.force))
     if not choices.yes:
         if not sys.stdin or not sys.stdin.isatty():
@@ -431,6 +448,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
         try:
             verify = VerifyReport.from_json(json.loads(_read_text_file(Path(args.verify_report), "verify report")))
+        except RecursionError:
+            raise UsageError(f"{args.verify_report} is nested too deeply to be a VerifyReport.") from None
         except (ValueError, TypeError, KeyError) as exc:
             raise UsageError(f"{args.verify_report} is not a VerifyReport: {exc}.") from None
         system = _load_system(args.system, offline=True) if args.system else None
@@ -458,9 +477,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from installer.core import catalog as catalog_mod
 
     if args.refresh:
+        from installer.core.inputs import check_url
+
+        if check_url(args.index_url, "--index-url").scheme not in ("http", "https", "file"):
+            raise UsageError(f"--index-url {args.index_url} is not an http(s) or file URL.")
         try:
             catalog = catalog_mod.refresh(args.index_url, timeout=args.timeout)
-        except catalog_mod.CatalogError as exc:
+        except (catalog_mod.CatalogError, OSError) as exc:
             _print_err(f"Could not refresh the catalog: {exc}. The bundled catalog stays in use.")
             return EXIT_FAILED
     else:
@@ -544,6 +567,28 @@ def _warn_interrupted_runs(command: str) -> None:
                    "`torch-setup cleanup` lists and removes them.")
 
 
+# Flags that name a file or folder, by command (plan/install's --python, --env, --find-links and
+# --torch-source are checked with the other choices, since an answer file can give them too).
+_PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "gui": (("screenshots", "--screenshots"),),
+    "detect": (("env", "--env"), ("system", "--system")),
+    "plan": (("answers", "--answers"), ("system", "--system")),
+    "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report")),
+    "verify": (("python", "--python"), ("system", "--system")),
+    "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
+}
+
+
+def _check_path_flags(args: argparse.Namespace, command: str) -> None:
+    """A path the OS cannot represent (a NUL, a name over 255 bytes) is bad input, not an OSError later."""
+    from installer.core.inputs import check_path
+
+    for attr, flag in _PATH_FLAGS.get(command, ()):
+        value = getattr(args, attr, None)
+        if value is not None:
+            check_path(value, flag)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -554,6 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from installer.core.plan import ChoiceError
 
     try:
+        _check_path_flags(args, command)
         _warn_interrupted_runs(command)
         return COMMANDS[command](args)
     except (UsageError, ChoiceError) as exc:
