@@ -270,15 +270,15 @@ def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
 
 def _checked_source_repo(value: str) -> str:
     """A git URL (https, ssh, file) or a local repository folder; never anything a shell would act on."""
-    from urllib.parse import urlsplit
+    from installer.core.inputs import check_path, check_url
 
     if any(c in value for c in ";&|`$<>\n\r\0"):
         raise UsageError(f"The source repository {value!r} has characters that do not belong in a URL or path.")
     if "://" in value:
-        if urlsplit(value).scheme not in ("https", "http", "ssh", "git", "file"):
+        if check_url(value, "--source-repo").scheme not in ("https", "http", "ssh", "git", "file"):
             raise UsageError(f"The source repository {value!r} is not a git URL or a folder.")
         return value
-    folder = Path(value).expanduser()
+    folder = Path(check_path(value, "--source-repo")).expanduser()
     if not (folder / ".git").exists() and not (folder / "HEAD").is_file():
         raise UsageError(f"The source repository {value} is not a git repository.")
     return str(folder.resolve())
@@ -379,6 +379,10 @@ def cmd_install(args: argparse.Namespace) -> int:
             _show_plan(plan, out)
             print("\nDry run: nothing was changed.", file=out)
         return EXIT_OK
+    from installer.core.preflight_io import check_install_io
+
+    # before the runner creates anything: journal, logs, the env's folder and the report are writable
+    check_install_io(plan.env, args.report)
     from installer.core import locks
 
     locks.refuse_if_busy(plan.env)
@@ -518,6 +522,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
         try:
             verify = VerifyReport.from_json(json.loads(_read_text_file(Path(args.verify_report), "verify report")))
+        except RecursionError:
+            raise UsageError(f"{args.verify_report} is nested too deeply to be a VerifyReport.") from None
         except (ValueError, TypeError, KeyError) as exc:
             raise UsageError(f"{args.verify_report} is not a VerifyReport: {exc}.") from None
         system = _load_system(args.system, offline=True) if args.system else None
@@ -547,9 +553,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from installer.core import catalog as catalog_mod
 
     if args.refresh:
+        from installer.core.inputs import check_url
+
+        if check_url(args.index_url, "--index-url").scheme not in ("http", "https", "file"):
+            raise UsageError(f"--index-url {args.index_url} is not an http(s) or file URL.")
         try:
             catalog = catalog_mod.refresh(args.index_url, timeout=args.timeout)
-        except catalog_mod.CatalogError as exc:
+        except (catalog_mod.CatalogError, OSError) as exc:
             _print_err(f"Could not refresh the catalog: {exc}. The bundled catalog stays in use.")
             return EXIT_FAILED
     else:
@@ -640,6 +650,28 @@ def _warn_interrupted_runs(command: str) -> None:
                    "`torch-setup cleanup` lists and removes them.")
 
 
+# Flags that name a file or folder, by command (plan/install's --python, --env, --find-links and
+# --torch-source are checked with the other choices, since an answer file can give them too).
+_PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "gui": (("screenshots", "--screenshots"),),
+    "detect": (("env", "--env"), ("system", "--system")),
+    "plan": (("answers", "--answers"), ("system", "--system")),
+    "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report")),
+    "verify": (("python", "--python"), ("system", "--system")),
+    "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
+}
+
+
+def _check_path_flags(args: argparse.Namespace, command: str) -> None:
+    """A path the OS cannot represent (a NUL, a name over 255 bytes) is bad input, not an OSError later."""
+    from installer.core.inputs import check_path
+
+    for attr, flag in _PATH_FLAGS.get(command, ()):
+        value = getattr(args, attr, None)
+        if value is not None:
+            check_path(value, flag)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -655,6 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     process.STOPPING.clear()  # main() may run again in one process (tests)
     handlers = _stop_on_signal() if command != "gui" else None
     try:
+        _check_path_flags(args, command)
         _warn_interrupted_runs(command)
         return COMMANDS[command](args)
     except (UsageError, ChoiceError) as exc:

@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 # The redaction functions live in installer.core.redact; older code imports them from here.
 from installer.core.redact import redact_text as redact_text
@@ -72,6 +71,7 @@ class Choices:
 
     def validate(self) -> None:
         """Reject malformed input before anything changes. Raises ChoiceError with one sentence."""
+        self._validate_paths()
         if self.method not in METHODS:
             raise ChoiceError(f"Unknown method {self.method!r}: choose pip, conda or source.")
         if self.engine not in ENGINES:
@@ -124,12 +124,30 @@ class Choices:
             elif not Path(folder).expanduser().is_dir():
                 raise ChoiceError(f"The --find-links folder {folder} does not exist.")
 
+    def _validate_paths(self) -> None:
+        """Paths the OS cannot represent (NUL, over-long names) fail here, before any Path() call."""
+        from installer.core.inputs import check_path
+
+        if self.python is not None and not re.fullmatch(r"\d+\.\d+", self.python):
+            check_path(self.python, "--python")
+        if self.env is not None:
+            check_path(self.env, "--env")
+        if self.env_name is not None:
+            check_path(self.env_name, "--env-name")
+        if "://" not in self.torch_source and self.torch_source not in ("pytorch", "pypi"):
+            check_path(self.torch_source, "--torch-source")
+        for folder in self.find_links:
+            if "://" not in folder:
+                check_path(folder, "--find-links")
+
     def _validate_source(self) -> None:
+        from installer.core.inputs import check_url
+
         src = self.torch_source
         if src in ("pytorch", "pypi"):
             return
         if "://" in src:
-            if urlsplit(src).scheme not in ("http", "https", "file"):
+            if check_url(src, "--torch-source").scheme not in ("http", "https", "file"):
                 raise ChoiceError(
                     f"The torch source {redact_url(src)!r} is not pytorch, pypi, an http(s) or file URL, or a folder."
                 )
@@ -141,10 +159,13 @@ class Choices:
             )
 
     def _validate_url(self, url: str, flag: str) -> None:
-        parts = urlsplit(url)
+        from installer.core.inputs import check_path, check_url
+
+        parts = check_url(url, flag)  # unparsable (a bad IPv6 host, a bad port) is a ChoiceError naming the flag
         if parts.scheme not in ("http", "https", "file") or _has_shell_chars(url.replace("?", "").replace("&", "")):
             raise ChoiceError(f"{flag} {redact_url(url)} is not an http(s) or file URL.")
         if parts.scheme == "file":
+            check_path(parts.path, flag)
             if not Path(parts.path).is_dir():
                 raise ChoiceError(f"{flag} {url} points to a folder that does not exist.")
             return
@@ -188,15 +209,20 @@ _BOOL_KEYS = {"offline", "jupyter", "force", "yes"}
 
 def choices_from_answers(path: str | Path) -> Choices:
     """Read a TOML answer file into Choices. Every problem is a ChoiceError with one sentence."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise ChoiceError(f"The answer file {p} does not exist.")
-    if not p.is_file():
-        raise ChoiceError(f"The answer file {p} is not a file.")
-    size = p.stat().st_size
-    if size > MAX_ANSWER_FILE_BYTES:
-        raise ChoiceError(f"The answer file {p} is {size // 1024} KiB; an answer file is at most 64 KiB.")
-    raw = p.read_bytes()
+    from installer.core.inputs import check_path
+
+    p = Path(check_path(str(path), "--answers")).expanduser()
+    try:
+        if not p.exists():
+            raise ChoiceError(f"The answer file {p} does not exist.")
+        if not p.is_file():
+            raise ChoiceError(f"The answer file {p} is not a file.")
+        size = p.stat().st_size
+        if size > MAX_ANSWER_FILE_BYTES:
+            raise ChoiceError(f"The answer file {p} is {size // 1024} KiB; an answer file is at most 64 KiB.")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ChoiceError(f"The answer file {p} cannot be read: {exc.strerror or exc}.") from None
     if b"\0" in raw:
         raise ChoiceError(f"The answer file {p} is binary, not TOML text.")
     try:
@@ -207,6 +233,8 @@ def choices_from_answers(path: str | Path) -> Choices:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ChoiceError(f"The answer file {p} is not valid TOML: {exc}.") from None
+    except RecursionError:
+        raise ChoiceError(f"The answer file {p} is nested too deeply to be an answer file.") from None
     return choices_from_mapping(data, where=f"the answer file {p}")
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
+
+from installer.core import schema
 
 SCHEMA_VERSION = 1
 
@@ -33,19 +36,23 @@ def normalize_arch(machine: str) -> str:
     return m or "unknown"
 
 
-def _from_dict(cls: type[T], data: Any) -> T:
-    """Build a flat dataclass from a dict, ignoring keys it does not know (newer writers may add keys)."""
-    if not isinstance(data, dict):
-        raise ReportError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+def _from_dict(cls: type[T], data: Any, where: str = "") -> T:
+    """Build a dataclass from parsed JSON, every field type-checked; keys it does not know are ignored
+    (newer writers may add keys). Raises ReportError naming the field."""
     try:
-        return cls(**{k: v for k, v in data.items() if k in names})
-    except TypeError as exc:
-        raise ReportError(f"{cls.__name__}: {exc}") from None
+        return schema.build(cls, data, where)
+    except schema.SchemaError as exc:
+        raise ReportError(str(exc)) from None
+
+
+# Strings the planner reads as numbers must look like numbers (schema.FORMATS_ATTR).
+_DOTTED = r"\d+(\.\d+)*"
 
 
 @dataclass
 class OSInfo:
+    FORMATS: ClassVar[dict[str, tuple[str, str]]] = {"glibc": (r"\d+\.\d+(\.\d+)?", "'2.36'")}
+
     name: str  # "linux" | "windows" | "macos" | other
     version: str
     arch: str  # normalised: "x86_64" | "arm64" | ...
@@ -84,9 +91,7 @@ class ResourceInfo:
 
     @classmethod
     def from_json(cls, data: Any) -> ResourceInfo:
-        if not isinstance(data, dict):
-            raise ReportError("resources must be an object")
-        return cls(ram_mib=data.get("ram_mib"), disks=[_from_dict(DiskInfo, d) for d in data.get("disks", [])])
+        return _from_dict(cls, data, "resources")
 
     def free_mib(self, purpose: str) -> int | None:
         for disk in self.disks:
@@ -97,6 +102,8 @@ class ResourceInfo:
 
 @dataclass
 class GPUInfo:
+    FORMATS: ClassVar[dict[str, tuple[str, str]]] = {"compute_capability": (r"\d+\.\d+", "'8.9'")}
+
     vendor: str  # "nvidia" | "amd" | "intel" | "apple"
     name: str
     compute_capability: str | None = None  # NVIDIA, "8.6"
@@ -111,6 +118,9 @@ class GPUInfo:
 
 @dataclass
 class PythonInfo:
+    # "unknown" (and "0" from older writers) for an interpreter that did not answer
+    FORMATS: ClassVar[dict[str, tuple[str, str]]] = {"version": (r"\d+\.\d+\S*|0|unknown", "'3.12.4'")}
+
     executable: str
     version: str  # "3.12.4"
     arch: str  # normalised
@@ -164,17 +174,7 @@ class Tools:
 
     @classmethod
     def from_json(cls, data: Any) -> Tools:
-        if not isinstance(data, dict):
-            raise ReportError("tools must be an object")
-        out = cls()
-        if data.get("conda"):
-            out.conda = _from_dict(CondaInfo, data["conda"])
-        for name in ("git", "cmake", "ninja", "compiler", "nvcc", "hipcc"):
-            if data.get(name):
-                setattr(out, name, _from_dict(ToolInfo, data[name]))
-        out.vc_runtime = data.get("vc_runtime")
-        out.long_paths_enabled = data.get("long_paths_enabled")
-        return out
+        return _from_dict(cls, data, "tools")
 
 
 @dataclass
@@ -195,6 +195,11 @@ class ProbeResult:
 
 @dataclass
 class SystemReport:
+    FORMATS: ClassVar[dict[str, tuple[str, str]]] = {
+        "nvidia_driver": (_DOTTED, "'550.54.14'"),
+        "cuda_driver_version": (_DOTTED, "'13.0'"),
+    }
+
     os: OSInfo
     gpus: list[GPUInfo] = field(default_factory=list)
     nvidia_driver: str | None = None
@@ -227,38 +232,33 @@ class SystemReport:
             raise ReportError(f"unsupported schema_version {version!r} (this version reads {SCHEMA_VERSION})")
         if "os" not in data:
             raise ReportError("the report has no 'os' section")
-        try:
-            return cls(
-                os=_from_dict(OSInfo, data["os"]),
-                gpus=[_from_dict(GPUInfo, g) for g in data.get("gpus") or []],
-                nvidia_driver=data.get("nvidia_driver"),
-                pythons=[_from_dict(PythonInfo, p) for p in data.get("pythons") or []],
-                tools=Tools.from_json(data.get("tools") or {}),
-                probes=[_from_dict(ProbeResult, p) for p in data.get("probes") or []],
-                cuda_driver_version=data.get("cuda_driver_version"),
-                rocm_version=data.get("rocm_version"),
-                cpu=_from_dict(CPUInfo, data.get("cpu") or {}),
-                resources=ResourceInfo.from_json(data.get("resources") or {}),
-                network=_from_dict(NetworkInfo, data.get("network") or {}),
-            )
-        except (TypeError, AttributeError) as exc:
-            raise ReportError(f"the report has a malformed section: {exc}") from None
+        report = _from_dict(cls, data)
+        for i, python in enumerate(report.pythons):
+            # the planner reads X.Y from a usable interpreter's version; "unknown" is only for broken ones
+            if python.usable and not re.match(r"\d+\.\d+", python.version):
+                raise ReportError(f"pythons[{i}].version: expected a string like '3.12.4' for a usable "
+                                  f"interpreter, got {json.dumps(python.version)}")
+        return report
 
     @classmethod
     def load(cls, path: str | Path) -> SystemReport:
         """Read a report written by `detect --json`. Raises ReportError with a readable reason."""
         p = Path(path)
-        if not p.is_file():
-            raise ReportError(f"no such report file: {p}")
-        if p.stat().st_size > 20 * 1024 * 1024:
-            raise ReportError(f"{p} is too large to be a system report")
         try:
+            if not p.is_file():
+                raise ReportError(f"no such report file: {p}")
+            if p.stat().st_size > 20 * 1024 * 1024:
+                raise ReportError(f"{p} is too large to be a system report")
             text = p.read_text(encoding="utf-8")
             data = json.loads(text)
         except UnicodeDecodeError:
             raise ReportError(f"{p} is not a text file") from None
         except json.JSONDecodeError as exc:
             raise ReportError(f"{p} is not valid JSON (line {exc.lineno})") from None
+        except RecursionError:
+            raise ReportError(f"{p} is nested too deeply to be a system report") from None
+        except OSError as exc:
+            raise ReportError(f"{p} cannot be read: {exc.strerror or exc}") from None
         return cls.from_json(data)
 
     # -- questions the planner and the GUI ask ---------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from installer.core import paths, process
+from installer.core import paths, process, schema
 
 MARKER = "TORCH_SETUP_VERIFY_JSON"
 STEP_PREFIX = "TORCH_SETUP_VERIFY_STEP "
@@ -118,18 +118,9 @@ class VerifyReport:
         """Read a report (ours or the probe's JSON); unknown keys are ignored, missing ones defaulted."""
         if not isinstance(data, dict):
             raise ValueError("a verify report must be a JSON object")
-        simple = {f.name for f in dataclasses.fields(cls)} - {"devices", "checks", "packages"}
-        out = cls(ok=bool(data.get("ok")), **{k: v for k, v in data.items() if k in simple and k != "ok"})
-        out.devices = [_pick(DeviceReport, d) for d in data.get("devices") or [] if isinstance(d, dict)]
-        out.checks = [_pick(Check, c) for c in data.get("checks") or [] if isinstance(c, dict)]
-        out.packages = {str(k): _pick(PackageReport, v) for k, v in (data.get("packages") or {}).items()
-                        if isinstance(v, dict)}
-        return out
-
-
-def _pick(cls: Any, data: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+        # every field type-checked (schema.SchemaError is a ValueError naming the field); a missing
+        # "ok" reads as a failure, never as a pass
+        return schema.build(cls, {"ok": False, **data})
 
 
 def probe_argv(python: str, expect: str | None = None, require: list[str] | None = None, *,
@@ -195,7 +186,13 @@ def report_from_output(stdout: str, returncode: int | None, expect: str | None =
         return VerifyReport(ok=False, expect=expect, error=error, returncode=returncode, last_step=last,
                             output_tail=tail or None,
                             checks=[Check("probe", False, error.split("; last output")[0])])
-    report = VerifyReport.from_json(data)
+    try:
+        report = VerifyReport.from_json(data)
+    except ValueError as exc:
+        # a probe that prints a malformed result (a hostile or broken interpreter) fails verification
+        error = f"the probe printed a malformed result ({exc})"
+        return VerifyReport(ok=False, expect=expect, error=error, returncode=returncode, last_step=last,
+                            checks=[Check("probe", False, error)])
     report.returncode = returncode
     report.last_step = last
     if expect and not report.expect:

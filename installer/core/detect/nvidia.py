@@ -127,6 +127,11 @@ def _mib(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _capability(value: str | None) -> str | None:
+    """'8.9' as reported; anything else (a future '[Unknown]', garbage) is not a capability the planner can read."""
+    return value if value and re.fullmatch(r"\d+\.\d+", value) else None
+
+
 def _pci_id(value: str | None) -> str | None:
     """nvidia-smi and NVML give the PCI id as 0xDDDDVVVV (device, vendor): 0x268410DE → '10de:2684'."""
     if not value:
@@ -163,10 +168,10 @@ def parse_smi_csv(text: str, fields: Sequence[str] = SMI_FIELDS) -> list[GPUInfo
         gpus.append(GPUInfo(
             vendor="nvidia",
             name=name,
-            compute_capability=values.get("compute_cap") or capability_from_name(name),
+            compute_capability=_capability(values.get("compute_cap")) or capability_from_name(name),
             discrete=None,
             memory_mib=_mib(values.get("memory.total")),
-            index=int(index) if index and index.isdigit() else number,
+            index=int(index) if index and index.isdecimal() else number,
             uuid=values.get("uuid"),
             pci_id=_pci_id(values.get("pci.device_id")),
             source="nvidia-smi",
@@ -182,7 +187,7 @@ def smi_driver_version(text: str, fields: Sequence[str] = SMI_FIELDS) -> str | N
     return None
 
 
-_BANNER = re.compile(r"Driver Version:\s*([\d.]+)(?:.*?CUDA (?:UMD )?Version:\s*([\d.]+|ERR!))?")
+_BANNER = re.compile(r"Driver Version:\s*(\d+(?:\.\d+)*)(?:.*?CUDA (?:UMD )?Version:\s*(\d+(?:\.\d+)*|ERR!))?")
 
 
 def parse_smi_banner(text: str) -> tuple[str | None, str | None]:

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from installer.core import process
+from installer.core import process, schema
 from installer.core.report import PythonInfo, normalize_arch
 from installer.core.versions import version_tuple
 
@@ -479,6 +479,33 @@ def _file_key(path: str) -> str:
         return os.path.normcase(os.path.abspath(path))
 
 
+@dataclass
+class ProbeAnswer:
+    """What PROBE_SCRIPT prints, type-checked: any program named python3 can answer, and a wrong or
+    hostile answer marks that one interpreter unusable instead of breaking detection."""
+
+    version: list[int]
+    implementation: str | None = None
+    machine: str | None = None
+    platform: str | None = None  # None on old Pythons without sysconfig
+    bits: int = 0
+    free_threaded: bool | None = None
+    venv: bool = False
+    ensurepip: bool = False
+    externally_managed: bool = False
+    is_venv: bool = False
+    prefix: str | None = None
+    executable: str | None = None
+
+    def problem(self) -> str | None:
+        """Why the answer cannot come from a real interpreter, or None."""
+        if not 2 <= len(self.version) <= 3 or not all(0 <= x < 1000 for x in self.version):
+            return f"version {self.version} is not a Python version"
+        if self.bits not in (32, 64):
+            return f"a {self.bits}-bit interpreter"
+        return None
+
+
 def _rank(source: str) -> int:
     return SOURCE_RANK.index(source) if source in SOURCE_RANK else len(SOURCE_RANK)
 
@@ -523,28 +550,30 @@ def parse_probe_output(path: str, source: str, returncode: int | None, stdout: s
         why = f"exited with code {returncode}{detail}" if returncode != 0 else f"printed no interpreter facts{detail}"
         return unusable(path, source, _store_problem(path, source) or why)
     try:
-        data = json.loads(payload)
-        version = ".".join(str(int(x)) for x in data["version"][:3])
-        bits = int(data.get("bits") or 0)
-    except (ValueError, KeyError, TypeError):
-        return unusable(path, source, "printed something that is not the probe's answer")
-    executable = data.get("executable") or path
+        answer = schema.build(ProbeAnswer, json.loads(payload))
+    except (ValueError, RecursionError) as exc:  # SchemaError is a ValueError naming the field
+        detail = f" ({exc})" if isinstance(exc, schema.SchemaError) else ""
+        return unusable(path, source, f"printed something that is not the probe's answer{detail}")
+    problem = answer.problem()
+    if problem:
+        return unusable(path, source, f"printed an impossible answer: {problem}")
+    executable = answer.executable or path
     if not os.path.isabs(executable):
         executable = path
     return PythonInfo(
         executable=executable,
-        version=version,
-        arch=_arch(str(data.get("machine") or ""), data.get("platform"), bits),
-        bits=bits,
-        free_threaded=bool(data.get("free_threaded")),
+        version=".".join(str(x) for x in answer.version[:3]),
+        arch=_arch(answer.machine or "", answer.platform, answer.bits),
+        bits=answer.bits,
+        free_threaded=bool(answer.free_threaded),
         source=source,
-        implementation=str(data.get("implementation") or "unknown").lower(),
-        has_venv=bool(data.get("venv")),
-        has_ensurepip=bool(data.get("ensurepip")),
+        implementation=(answer.implementation or "unknown").lower(),
+        has_venv=answer.venv,
+        has_ensurepip=answer.ensurepip,
         # PEP 668: the marker does not apply inside a virtual environment.
-        externally_managed=bool(data.get("externally_managed")) and not data.get("is_venv"),
-        is_venv=bool(data.get("is_venv")),
-        prefix=data.get("prefix"),
+        externally_managed=answer.externally_managed and not answer.is_venv,
+        is_venv=answer.is_venv,
+        prefix=answer.prefix,
     )
 
 

@@ -52,18 +52,28 @@ def parse_conda_info(text: str) -> dict[str, Any]:
     """The parts of `conda info --json` (or `micromamba info --json`) that matter here."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(data, dict):
         return {}
-    root = data.get("root_prefix") or data.get("base environment")
-    if isinstance(root, str):
+
+    def text_of(*keys: str) -> str | None:
+        # any program named conda can answer: a value of the wrong type counts as not given
+        for key in keys:
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    root = text_of("root_prefix", "base environment")
+    if root:
         root = root.split(" (")[0].strip()  # micromamba writes "/path  (writable)"
+    envs = data.get("envs")
     return {
         "root_prefix": root or None,
-        "version": data.get("conda_version") or data.get("micromamba version"),
-        "envs": [e for e in data.get("envs") or [] if isinstance(e, str)],
-        "platform": data.get("platform"),
+        "version": text_of("conda_version", "micromamba version"),
+        "envs": [e for e in envs if isinstance(e, str)] if isinstance(envs, list) else [],
+        "platform": text_of("platform"),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import threading
@@ -45,10 +46,21 @@ def _controller(record: dict[str, object]) -> VideoController | None:
         name=name,
         vendor_id=match.group(1).lower() if match else None,
         device_id=match.group(2).lower() if match else None,
-        adapter_ram=int(ram) if isinstance(ram, (int, float)) or (isinstance(ram, str) and ram.isdigit()) else None,
+        adapter_ram=_size(ram),
         driver_version=str(record.get("DriverVersion") or "").strip() or None,
         compatibility=str(record.get("AdapterCompatibility") or "").strip() or None,
     )
+
+
+def _size(value: object) -> int | None:
+    """AdapterRAM as a byte count; anything else (a bool, NaN, a word) is unknown."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return int(value) if value >= 0 else None
+    if isinstance(value, str) and value.isdecimal() and value.isascii():
+        return int(value)
+    return None
 
 
 def _parse_format_list(text: str) -> list[dict[str, object]]:
@@ -78,9 +90,14 @@ def parse_video_controllers(text: str) -> list[VideoController]:
     if text[0] in "[{":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             return []
-        records = [data] if isinstance(data, dict) else [r for r in data if isinstance(r, dict)]
+        if isinstance(data, dict):
+            records = [data]
+        elif isinstance(data, list):
+            records = [r for r in data if isinstance(r, dict)]
+        else:
+            return []
     else:
         records = _parse_format_list(text)
     return [c for c in (_controller(r) for r in records) if c is not None]
