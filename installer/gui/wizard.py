@@ -136,6 +136,13 @@ class TorchSetupWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.BackButton, "< &Back")
         self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
         self.setButtonText(QWizard.WizardButton.CancelButton, "Cancel")  # Esc, as everywhere
+        for which, description in (
+                (QWizard.WizardButton.NextButton, "Goes to the next page; nothing is installed before Review."),
+                (QWizard.WizardButton.BackButton, "Goes back a page; what you entered is kept."),
+                (QWizard.WizardButton.CommitButton, "Installs PyTorch as shown on this page."),
+                (QWizard.WizardButton.FinishButton, "Closes Torch Setup."),
+                (QWizard.WizardButton.CancelButton, "Closes Torch Setup; during an install it asks first.")):
+            self.button(which).setAccessibleDescription(description)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setMinimumSize(MINIMUM_SIZE)
         self.setPixmap(QWizard.WizardPixmap.LogoPixmap, scaled_icon_pixmap(48, self.devicePixelRatio()))

@@ -212,7 +212,9 @@ class EnvironmentPage(QWizardPage):
         adv_form = QFormLayout(advanced)
         adv_form.addRow("&Engine:", self.engine_combo)
         adv_form.addRow("PyTorch &from:", self.source_combo)
-        adv_form.addRow("", source_row)  # the combo above is the buddy of "PyTorch from"
+        source_label = QLabel("&URL or folder:", advanced)
+        source_label.setBuddy(self.source_edit)
+        adv_form.addRow(source_label, source_row)
         adv_form.addRow("Other packages &index:", self.index_edit)
         adv_form.addRow("", self.jupyter_check)
         adv_form.addRow(self.advanced_problem)

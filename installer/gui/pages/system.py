@@ -50,8 +50,8 @@ def readable_report(rows: list[Any]) -> str:
     parts = []
     for row in rows:
         mark = STATUS_MARK.get(row.status, "")
-        parts.append(f"<h3>{escape(display_topic(row.topic))}: {mark} {escape(status_words(row.status))}</h3>"
-                     f"<p>{escape(row.text)}</p><p><i>{escape(row.meaning)}</i></p>")
+        parts.append(f"<p><b>{escape(display_topic(row.topic))}</b> ({mark} {escape(status_words(row.status))}): "
+                     f"{escape(row.text)}<br><i>{escape(row.meaning)}</i></p>")
     return "".join(parts) or "<p>Nothing was found yet.</p>"
 
 
