@@ -28,12 +28,19 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
 
 
-# Libraries Qt's xcb plugin loads that minimal Linux installs often lack; without them Qt aborts the process.
+# Libraries Qt's xcb plugin loads (ldd of PySide6's libqxcb.so and libQt6XcbQpa.so.6) that desktop installs
+# may lack; without them Qt aborts the process. The README's Set up section lists the same packages.
 XCB_LIBRARIES = {
     "libxcb-cursor.so.0": "libxcb-cursor0",
     "libxcb-icccm.so.4": "libxcb-icccm4",
     "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libEGL.so.1": "libegl1",
 }
 
 
