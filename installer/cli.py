@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gui", help="open the wizard (the default with no command)")
     p.add_argument("--self-test", action="store_true", help="show the wizard, time first paint and detection, exit")
     p.add_argument("--screenshots", metavar="DIR", help="render every page into DIR/NN-page.png and exit")
+    p.add_argument("--screenshot-size", metavar="WxH", help="with --screenshots: the window size, e.g. 640x480")
+    p.add_argument("--screenshot-scheme", choices=("light", "dark"), help="with --screenshots: the colour scheme")
+    p.add_argument("--screenshot-scale", type=float, metavar="N", help="with --screenshots: screen scale, e.g. 2")
 
     p = sub.add_parser("detect", help="describe this machine as PyTorch sees it")
     p.add_argument("--json", action="store_true", help="print the SystemReport as JSON")
@@ -613,9 +616,14 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     if getattr(args, "screenshots", None):
-        from installer.gui.screenshots import render_all
+        from installer.gui.screenshots import parse_size, render_all
 
-        return int(render_all(Path(args.screenshots)) or 0)
+        try:
+            size = parse_size(args.screenshot_size) if args.screenshot_size else None
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return int(render_all(Path(args.screenshots), size=size, scheme=args.screenshot_scheme,
+                              scale=args.screenshot_scale) or 0)
     from installer.gui import app
 
     if getattr(args, "self_test", False):

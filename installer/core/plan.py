@@ -34,7 +34,26 @@ MAX_ANSWER_FILE_BYTES = 64 * 1024
 
 _TORCH_RE = re.compile(r"^(latest|nightly|\d+\.\d+(\.\d+)?)$")
 _BACKEND_RE = re.compile(r"^(auto|cpu|mps|xpu|cu\d{3}|rocm\d+\.\d+(\.\d+)?)$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ENV_NAME_MAX = 64
+
+
+def env_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an environment's folder name, or None when it can.
+
+    Letters and digits of any script (a name like "tørch_環境" is a fine folder name everywhere), plus '.', '_'
+    and '-', starting with a letter or digit: so no path separators, spaces, control or shell characters, and
+    no leading dot (hidden) or dash (read as an option by the tools the plan runs).
+    """
+    import unicodedata
+
+    def allowed(ch: str) -> bool:
+        # Combining marks too: "é" typed as e + U+0301 is still a letter to the user.
+        return ch.isalnum() or ch in "._-" or unicodedata.category(ch).startswith("M")
+
+    if not name or len(name) > ENV_NAME_MAX or not name[0].isalnum() or not all(allowed(c) for c in name):
+        return (f"The environment name {name!r} may only use letters, digits, '.', '_' and '-', must start with a "
+                f"letter or digit and have at most {ENV_NAME_MAX} characters.")
+    return None
 # A requirement as a user would type it: a name, optional extras, optional version specifiers; no URLs,
 # no environment markers, nothing a shell would act on.
 _PACKAGE_CHARS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~*+ ]*$")
@@ -93,10 +112,8 @@ class Choices:
                 raise ChoiceError(f"{self.python} is a folder: give the path of the python executable.")
         if self.env and self.env_name:
             raise ChoiceError("Give either an environment folder (--env) or a name (--env-name), not both.")
-        if self.env_name is not None and not _ENV_NAME_RE.match(self.env_name):
-            raise ChoiceError(
-                f"The environment name {self.env_name!r} may only use letters, digits, '.', '_' and '-'."
-            )
+        if self.env_name is not None and (problem := env_name_problem(self.env_name)):
+            raise ChoiceError(problem)
         if self.env is not None:
             if not self.env.strip() or any(c in self.env for c in "\n\r\0"):
                 raise ChoiceError("The environment folder is empty or has control characters in it.")

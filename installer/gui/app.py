@@ -28,12 +28,19 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
 
 
-# Libraries Qt's xcb plugin loads that minimal Linux installs often lack; without them Qt aborts the process.
+# Libraries Qt's xcb plugin loads (ldd of PySide6's libqxcb.so and libQt6XcbQpa.so.6) that desktop installs
+# may lack; without them Qt aborts the process. The README's Set up section lists the same packages.
 XCB_LIBRARIES = {
     "libxcb-cursor.so.0": "libxcb-cursor0",
     "libxcb-icccm.so.4": "libxcb-icccm4",
     "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
     "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libEGL.so.1": "libegl1",
 }
 
 
@@ -74,7 +81,62 @@ def make_application(argv: list[str] | None = None) -> Any:
 
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
+    forced = os.environ.get("TORCH_SETUP_COLOR_SCHEME") or None  # "light"/"dark": screenshots and tests
+    apply_color_scheme(app, forced)
+    if forced is None:
+        # The desktop switched between light and dark while the window is open: follow it.
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_color_scheme(app))
     return app
+
+
+def dark_palette() -> Any:
+    """A dark palette for the Fusion style, for where the platform gives none (or a test asks for dark)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    roles = QPalette.ColorRole
+    base, window, text, disabled = QColor(30, 30, 32), QColor(45, 45, 48), QColor(230, 230, 230), QColor(130, 130, 135)
+    for role, color in ((roles.Window, window), (roles.WindowText, text), (roles.Base, base),
+                        (roles.AlternateBase, QColor(40, 40, 43)), (roles.ToolTipBase, window),
+                        (roles.ToolTipText, text), (roles.Text, text), (roles.Button, window),
+                        (roles.ButtonText, text), (roles.BrightText, QColor(255, 120, 120)),
+                        (roles.Link, QColor(140, 180, 255)), (roles.Highlight, QColor(53, 110, 200)),
+                        (roles.HighlightedText, QColor(255, 255, 255)), (roles.PlaceholderText, disabled),
+                        (roles.Light, QColor(70, 70, 74)), (roles.Midlight, QColor(58, 58, 62)),
+                        (roles.Mid, QColor(38, 38, 40)), (roles.Dark, QColor(20, 20, 22)),
+                        (roles.Shadow, QColor(0, 0, 0))):
+        palette.setColor(role, color)
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return palette
+
+
+def apply_color_scheme(app: Any, scheme: str | None = None) -> str:
+    """Follow the desktop's light/dark scheme (Qt 6's style hints), or force one ("light"/"dark").
+
+    Where the platform cannot switch its palette itself (no platform theme, offscreen), the Fusion style with
+    our own dark palette stands in, so a dark desktop never gets a light window. Returns the scheme in use.
+    """
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication, QStyleFactory
+
+    hints = app.styleHints()
+    wanted = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(scheme or "")
+    if wanted is not None:
+        hints.setColorScheme(wanted)
+    current = hints.colorScheme()
+    dark = (wanted or current) == Qt.ColorScheme.Dark
+    palette_is_dark = app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    if dark and not palette_is_dark:
+        QApplication.setStyle(QStyleFactory.create("Fusion"))
+        app.setPalette(dark_palette())
+        app.setProperty("torchSetupDarkPalette", True)
+    elif not dark and palette_is_dark and (wanted is not None or app.property("torchSetupDarkPalette")):
+        QApplication.setStyle(QStyleFactory.create("Fusion"))
+        app.setPalette(QApplication.style().standardPalette())
+        app.setProperty("torchSetupDarkPalette", False)
+    return "dark" if dark else "light"
 
 
 def run_gui(argv: list[str]) -> int:

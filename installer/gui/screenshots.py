@@ -19,7 +19,28 @@ from typing import Any
 
 PAGE_FILES = ["01-welcome", "02-system", "03-method", "04-environment", "05-review", "06-install", "07-verify",
               "08-finish"]
-WINDOW_SIZE = (900, 680)
+EXTRA_FILES = {"advanced": "04b-environment-advanced", "details": "02b-system-details"}
+WINDOW_SIZE = (860, 640)  # the wizard's default size
+# The sets docs/screenshots/ keeps: (sub-folder, size, scheme, scale). The first, at the top, is the README's.
+MATRIX = [
+    ("", None, "light", 1.0),
+    ("default-dark", None, "dark", 1.0),
+    ("640x480-light", (640, 480), "light", 1.0),
+    ("640x480-dark", (640, 480), "dark", 1.0),
+    ("200-percent-light", None, "light", 2.0),
+    ("200-percent-dark-640x480", (640, 480), "dark", 2.0),
+]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """ "640x480" → (640, 480); ValueError with one sentence otherwise."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a size: give it as WIDTHxHEIGHT, e.g. 640x480.") from None
+    if width < 1 or height < 1:
+        raise ValueError(f"{text!r} is not a size: both sides must be positive.")
+    return width, height
 
 
 def demo_recording() -> dict[str, Any]:
@@ -137,12 +158,21 @@ def _settle(app: Any, seconds: float = 0.2) -> None:
         time.sleep(0.01)
 
 
-def render_all(out_dir: Path) -> int:
-    """Walk the wizard page by page and save DIR/NN-page.png for each; returns 0 (1 when a page failed)."""
+def render_all(out_dir: Path, size: tuple[int, int] | None = None, scheme: str | None = None,
+               scale: float | None = None) -> int:
+    """Walk the wizard page by page and save DIR/NN-page.png for each; returns 0 (1 when a page failed).
+
+    size: the window in logical pixels (default: the wizard's default size); scheme: "light" or "dark"
+    (default: the desktop's); scale: the screen scale, e.g. 2 for 200 % (only before the first window).
+    """
     from installer.gui.app import display_available
 
     if not display_available():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if scale:
+        os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"  # read when the QApplication starts
+    if scheme:
+        os.environ["TORCH_SETUP_COLOR_SCHEME"] = scheme
     from installer.gui.app import _scratch_settings, make_application
 
     app = make_application(sys.argv[:1])
@@ -158,15 +188,16 @@ def render_all(out_dir: Path) -> int:
 
     wizard = TorchSetupWizard(settings=_scratch_settings(), runner_factory=replay_factory,
                               torch_source=os.environ.get("TORCH_SETUP_SCREENSHOT_SOURCE") or None)
-    wizard.resize(*WINDOW_SIZE)
+    wizard.resize(*(size or WINDOW_SIZE))
     wizard.show()
     failures: list[str] = []
     written: list[str] = []
 
-    def shoot(index: int) -> None:
+    def shoot(index: int | str, widget: Any = None) -> None:
         _settle(app)
-        path = out_dir / f"{PAGE_FILES[index]}.png"
-        if not wizard.grab().save(str(path)):
+        name = PAGE_FILES[index] if isinstance(index, int) else EXTRA_FILES[index]
+        path = out_dir / f"{name}.png"
+        if not (widget or wizard).grab().save(str(path)):
             failures.append(f"could not write {path}")
         written.append(str(path))
 
@@ -176,6 +207,11 @@ def render_all(out_dir: Path) -> int:
     if not _wait(app, lambda: wizard.state.report is not None and not system.is_detecting()):
         failures.append("detection did not finish")
     shoot(1)
+    system.show_details()
+    if system._details is not None:
+        system._details.resize(*(size or (720, 560)))
+        shoot("details", system._details)
+        system._details.close()
     for index, page_id in ((2, PageId.METHOD), (3, PageId.ENVIRONMENT), (4, PageId.REVIEW)):
         wizard.next()
         if wizard.currentId() != page_id:
@@ -184,6 +220,9 @@ def render_all(out_dir: Path) -> int:
         if page_id == PageId.ENVIRONMENT:
             env_page = wizard.page_of(PageId.ENVIRONMENT)
             _wait(app, env_page.isComplete, 5)
+            env_page.advanced.set_expanded(True)
+            shoot("advanced")
+            env_page.advanced.set_expanded(False)
         shoot(index)
     if wizard.currentId() == PageId.REVIEW and wizard.currentPage().isComplete():
         wizard.next()
@@ -209,6 +248,20 @@ def render_all(out_dir: Path) -> int:
     return 1 if failures else 0
 
 
+def render_matrix(out_root: Path) -> int:
+    """Every set of MATRIX, each in a fresh process (the scale is fixed when Qt starts); 0 when all worked."""
+    import subprocess
+
+    status = 0
+    for folder, size, scheme, scale in MATRIX:
+        argv = [sys.executable, "-m", "installer.gui.screenshots", str(Path(out_root) / folder),
+                "--scheme", scheme, "--scale", f"{scale:g}"]
+        if size:
+            argv += ["--size", f"{size[0]}x{size[1]}"]
+        status = subprocess.run(argv, check=False).returncode or status
+    return status
+
+
 if __name__ == "__main__":
     import argparse
     import tempfile
@@ -217,9 +270,19 @@ if __name__ == "__main__":
     parser.add_argument("--record", metavar="JSON", help="install for real and write the recording here")
     parser.add_argument("--python", help="the base Python for --record")
     parser.add_argument("--wheels", help="a folder with the torch wheel for --record")
+    parser.add_argument("--size", help="window size WIDTHxHEIGHT (default 860x640)")
+    parser.add_argument("--scheme", choices=("light", "dark"), help="colour scheme (default: the desktop's)")
+    parser.add_argument("--scale", type=float, help="screen scale, e.g. 1.5 or 2")
+    parser.add_argument("--matrix", action="store_true", help="render every set docs/screenshots keeps into OUT")
     parser.add_argument("out", nargs="?", help="folder for the PNGs")
     ns = parser.parse_args()
     if ns.record:
         with tempfile.TemporaryDirectory() as work:
             sys.exit(record_demo_run(Path(ns.record), ns.python, ns.wheels, Path(work)))
-    sys.exit(render_all(Path(ns.out or "screenshots")))
+    if ns.matrix:
+        sys.exit(render_matrix(Path(ns.out or "docs/screenshots")))
+    try:
+        window = parse_size(ns.size) if ns.size else None
+    except ValueError as exc:
+        parser.error(str(exc))
+    sys.exit(render_all(Path(ns.out or "screenshots"), size=window, scheme=ns.scheme, scale=ns.scale))

@@ -32,6 +32,14 @@ class PageId(IntEnum):
     FINISH = 7
 
 
+# The window's smallest size (every page reads fully at it, scrolling where needed) and its first size.
+MINIMUM_SIZE = QSize(640, 480)
+DEFAULT_SIZE = QSize(860, 640)
+# Which of the side panel's four steps (Look, Choose, Install, Check) each page belongs to.
+STEP_OF_PAGE = {PageId.WELCOME: -1, PageId.SYSTEM: 0, PageId.METHOD: 1, PageId.ENVIRONMENT: 1, PageId.REVIEW: 1,
+                PageId.INSTALL: 2, PageId.VERIFY: 3, PageId.FINISH: 3}
+
+
 def _real_detect(**kwargs: Any) -> Any:
     from installer.core.detect import detect
 
@@ -122,9 +130,27 @@ class TorchSetupWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.setButtonText(QWizard.WizardButton.FinishButton, "Close")
+        # Every button with its own mnemonic, the same on every platform; pages avoid these letters
+        # (tests/gui/test_keyboard_a11y.py checks each page).
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Next >")
+        self.setButtonText(QWizard.WizardButton.BackButton, "< &Back")
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Close")
+        self.setButtonText(QWizard.WizardButton.CancelButton, "Cancel")  # Esc, as everywhere
+        for which, description in (
+                (QWizard.WizardButton.NextButton, "Goes to the next page; nothing is installed before Review."),
+                (QWizard.WizardButton.BackButton, "Goes back a page; what you entered is kept."),
+                (QWizard.WizardButton.CommitButton, "Installs PyTorch as shown on this page."),
+                (QWizard.WizardButton.FinishButton, "Closes Torch Setup."),
+                (QWizard.WizardButton.CancelButton, "Closes Torch Setup; during an install it asks first.")):
+            self.button(which).setAccessibleDescription(description)
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-        self.setMinimumSize(QSize(760, 560))
+        self.setMinimumSize(MINIMUM_SIZE)
+        self.setPixmap(QWizard.WizardPixmap.LogoPixmap, scaled_icon_pixmap(48, self.devicePixelRatio()))
+        from installer.gui.widgets import StepList
+
+        self.step_list = StepList(self)
+        self.setSideWidget(self.step_list)
+        self.currentIdChanged.connect(self._on_page_changed)
 
         from installer.gui.pages.environment import EnvironmentPage
         from installer.gui.pages.finish import FinishPage
@@ -147,6 +173,9 @@ class TorchSetupWizard(QWizard):
         self._restore_geometry()
 
     # -- navigation -------------------------------------------------------------------------------------
+
+    def _on_page_changed(self, page_id: int) -> None:
+        self.step_list.set_current(STEP_OF_PAGE.get(page_id, -1), all_done=page_id == PageId.FINISH)
 
     def nextId(self) -> int:
         current = self.currentId()
@@ -250,7 +279,9 @@ class TorchSetupWizard(QWizard):
         # The size separately: restoreGeometry() shrinks a window that a smaller screen cannot hold, and the
         # size is what people notice.
         size = self.settings().value("window/size")
-        self.resize(size if isinstance(size, QSize) and size.isValid() else QSize(860, 640))
+        size = size if isinstance(size, QSize) and size.isValid() else DEFAULT_SIZE
+        # Never below the minimum: an older version (or a window manager) may have saved a smaller size.
+        self.resize(size.expandedTo(self.minimumSize()))
 
     def _save_geometry(self) -> None:
         self.settings().setValue("window/geometry", self.saveGeometry())
@@ -275,5 +306,6 @@ def app_icon() -> QIcon:
     return icon
 
 
-def scaled_icon_pixmap(size: int) -> Any:
-    return app_icon().pixmap(QSize(size, size), mode=QIcon.Mode.Normal, state=QIcon.State.Off)
+def scaled_icon_pixmap(size: int, device_pixel_ratio: float = 1.0) -> Any:
+    """The icon at `size` logical pixels, rendered for the screen's scale so it stays sharp at 150 %/200 %."""
+    return app_icon().pixmap(QSize(size, size), max(1.0, device_pixel_ratio), QIcon.Mode.Normal, QIcon.State.Off)

@@ -63,7 +63,7 @@ def check_verify_and_finish(qtbot: Any, wizard: Any, tmp_path: Path) -> None:
     qtbot.waitUntil(verify.isComplete, timeout=600_000)
     assert "works" in verify.headline.text() and "2.13.0" in verify.headline.text()
     rows = [verify.facts.topLevelItem(i).text(0) for i in range(verify.facts.topLevelItemCount())]
-    assert "PyTorch" in rows
+    assert "PyTorch version" in rows and "Calculation on the processor" in rows, rows
     go_to(qtbot, wizard, PageId.FINISH)
     finish = wizard.currentPage()
     plan = wizard.state.plan

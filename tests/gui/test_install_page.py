@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from wizard_driver import go_to, recorded_detect
 
 from installer.core.plan import Plan, Step
@@ -120,6 +121,11 @@ def test_cancel_mid_install_rolls_back(qtbot: Any, make_wizard: Any, catalog: An
     qtbot.waitUntil(lambda: wizard.state.result is not None and not page.is_running(), timeout=60_000)
     assert wizard.state.result.cancelled
     assert "Nothing was left behind" in page.status.text()
+    # What was undone is named, and the finished step says "undone", not ✓ at 100 %
+    assert str(env) in page.status.text()
+    first = page.steps.item(0)
+    assert first.text().endswith("undone") and "undone" in first.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert page.overall.value() == 0 and page.overall.format() == "Cancelled"
     assert not env.exists()
     assert not wizard.button(wizard.WizardButton.NextButton).isEnabled()
 

@@ -104,7 +104,7 @@ def test_back_and_next_keep_choices(qtbot: Any, make_wizard: Any, catalog: Any) 
     assert wizard.state.plan.env.endswith("keepme")
 
 
-@pytest.mark.parametrize("name", ["my env", "-dash-first", "../escape", "a/b", "x" * 65, "ünïcode"])
+@pytest.mark.parametrize("name", ["my env", "-dash-first", "../escape", "a/b", "x" * 65, ".hidden"])
 def test_bad_environment_names_are_refused_inline(qtbot: Any, make_wizard: Any, catalog: Any, name: str) -> None:
     wizard = make_wizard(detect_fn=recorded_detect("linux-rtx4090"), catalog=catalog)
     go_to(qtbot, wizard, PageId.ENVIRONMENT)

@@ -6,7 +6,6 @@ Only Pythons the planner accepts for the chosen PyTorch are offered; when none f
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from installer.gui.widgets import CollapsibleSection, escape, human_mib, status_color
+from installer.core.plan import env_name_problem
+from installer.gui.widgets import CollapsibleSection, escape, human_mib, scrolling_layout, status_color
 
-ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MANAGED = "managed"
 # Used until the planner gives its own estimate: a CPU build and its dependencies, unpacked.
 DEFAULT_DISK_MIB = 2500
@@ -104,11 +103,16 @@ class EnvironmentPage(QWizardPage):
         where = QGroupBox("Where", self)
         self.name_edit = QLineEdit(where)
         self.name_edit.setAccessibleName("Environment name")
+        self.name_edit.setAccessibleDescription("The folder name of the new environment: letters and digits of any "
+                                                "language, '.', '_' and '-'.")
         self.name_edit.setPlaceholderText("e.g. pytorch")
         self.location_edit = QLineEdit(where)
         self.location_edit.setAccessibleName("Environment location")
-        self.browse_button = QPushButton("&Browse…", where)
-        self.browse_button.setAccessibleName("Choose the location folder")
+        self.location_edit.setAccessibleDescription("The folder the environment is created in; a full path.")
+        self.location_edit.setMinimumWidth(160)
+        self.browse_button = QPushButton("Bro&wse…", where)  # B is the wizard's "< Back"
+        self.browse_button.setAccessibleName("Browse for the location")
+        self.browse_button.setAccessibleDescription("Opens a folder chooser for the location.")
         location_row = QHBoxLayout()
         location_row.addWidget(self.location_edit, 1)
         location_row.addWidget(self.browse_button)
@@ -124,10 +128,12 @@ class EnvironmentPage(QWizardPage):
         # Offered only for a folder carrying Torch Setup's marker; the runner then moves the old environment
         # aside and puts it back if the new install fails (the CLI's --force).
         self.replace_check = QCheckBox("&Replace it (the old environment is kept until the new one works)", where)
-        self.replace_check.setAccessibleName("Replace the environment Torch Setup made earlier")
+        self.replace_check.setAccessibleName("Replace it")
+        self.replace_check.setAccessibleDescription("Replace the environment Torch Setup made earlier; the old one "
+                                                    "is kept until the new one works.")
         self.replace_check.hide()
         form = QFormLayout(where)
-        form.addRow("&Name:", self.name_edit)
+        form.addRow("Na&me:", self.name_edit)  # N is the wizard's "Next"
         location_label = QLabel("&Location:", where)
         location_label.setBuddy(self.location_edit)
         form.addRow(location_label, location_row)
@@ -139,13 +145,32 @@ class EnvironmentPage(QWizardPage):
         python_box = QGroupBox("Python", self)
         self.python_combo = QComboBox(python_box)
         self.python_combo.setAccessibleName("Python for the environment")
+        self.python_combo.setAccessibleDescription("Only the Pythons this PyTorch supports are offered.")
+        self.python_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.python_combo.setMinimumContentsLength(20)  # long interpreter paths must not widen the window
+        python_label = QLabel("&Python:", python_box)
+        python_label.setBuddy(self.python_combo)
         self.python_note = QLabel(python_box)
         self.python_note.setWordWrap(True)
         self.python_note.setTextFormat(Qt.TextFormat.RichText)
         self.python_note.setAccessibleName("About the Python choice")
+        # Why some Pythons are left out: once only a tooltip ("hover here"), now a section the keyboard opens too.
+        self.python_details = QLabel(python_box)
+        self.python_details.setWordWrap(True)
+        self.python_details.setTextFormat(Qt.TextFormat.PlainText)
+        self.python_details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                                    | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.python_details.setAccessibleName("Why these Pythons are not offered")
+        self.python_why = CollapsibleSection("W&hy not the others?", self.python_details, expanded=False,
+                                             parent=python_box)
+        self.python_why.hide()
+        python_row = QHBoxLayout()
+        python_row.addWidget(python_label)
+        python_row.addWidget(self.python_combo, 1)
         python_layout = QVBoxLayout(python_box)
-        python_layout.addWidget(self.python_combo)
+        python_layout.addLayout(python_row)
         python_layout.addWidget(self.python_note)
+        python_layout.addWidget(self.python_why)
 
         # Advanced -------------------------------------------------------------------------------------
         advanced = QWidget(self)
@@ -153,22 +178,33 @@ class EnvironmentPage(QWizardPage):
         self.engine_combo.addItem("uv (fast, recommended)", "uv")
         self.engine_combo.addItem("pip (classic)", "pip")
         self.engine_combo.setAccessibleName("Installer engine")
+        self.engine_combo.setAccessibleDescription("The tool that installs the packages; uv is faster.")
         self.source_combo = QComboBox(advanced)
         for key, label in SOURCES:
             self.source_combo.addItem(label, key)
-        self.source_combo.setAccessibleName("Where PyTorch comes from")
+        self.source_combo.setAccessibleName("PyTorch from")
+        self.source_combo.setAccessibleDescription("Where PyTorch comes from: its own index, PyPI, a mirror or a "
+                                                   "folder of wheel files.")
+        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_combo.setMinimumContentsLength(16)
         self.source_edit = QLineEdit(advanced)
         self.source_edit.setAccessibleName("Mirror URL or wheels folder")
+        self.source_edit.setAccessibleDescription("Used when PyTorch comes from a mirror or a folder.")
+        self.source_edit.setMinimumWidth(160)
         self.source_browse = QPushButton("Br&owse…", advanced)
-        self.source_browse.setAccessibleName("Choose the wheels folder")
+        self.source_browse.setAccessibleName("Browse for the wheels folder")
+        self.source_browse.setAccessibleDescription("Opens a folder chooser for the wheel files.")
         source_row = QHBoxLayout()
         source_row.addWidget(self.source_edit, 1)
         source_row.addWidget(self.source_browse)
         self.index_edit = QLineEdit(advanced)
         self.index_edit.setPlaceholderText("default: PyPI")
-        self.index_edit.setAccessibleName("Package index URL for the other packages")
+        self.index_edit.setAccessibleName("Other packages index")
+        self.index_edit.setAccessibleDescription("The package index URL for everything except PyTorch; empty "
+                                                 "means PyPI.")
         self.jupyter_check = QCheckBox("Register as a &Jupyter kernel", advanced)
         self.jupyter_check.setAccessibleName("Register as a Jupyter kernel")
+        self.jupyter_check.setAccessibleDescription("Adds the environment to Jupyter's kernel list.")
         self.advanced_problem = QLabel(advanced)
         self.advanced_problem.setWordWrap(True)
         self.advanced_problem.setTextFormat(Qt.TextFormat.RichText)
@@ -176,13 +212,15 @@ class EnvironmentPage(QWizardPage):
         adv_form = QFormLayout(advanced)
         adv_form.addRow("&Engine:", self.engine_combo)
         adv_form.addRow("PyTorch &from:", self.source_combo)
-        adv_form.addRow("", source_row)  # the combo above is the buddy of "PyTorch from"
+        source_label = QLabel("&URL or folder:", advanced)
+        source_label.setBuddy(self.source_edit)
+        adv_form.addRow(source_label, source_row)
         adv_form.addRow("Other packages &index:", self.index_edit)
         adv_form.addRow("", self.jupyter_check)
         adv_form.addRow(self.advanced_problem)
-        self.advanced = CollapsibleSection("Advanced", advanced, expanded=False, parent=self)
+        self.advanced = CollapsibleSection("&Advanced", advanced, expanded=False, parent=self)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(where)
         layout.addWidget(python_box)
         layout.addWidget(self.advanced)
@@ -208,7 +246,8 @@ class EnvironmentPage(QWizardPage):
         self.setTabOrder(self.name_edit, self.location_edit)
         self.setTabOrder(self.location_edit, self.browse_button)
         self.setTabOrder(self.browse_button, self.python_combo)
-        self.setTabOrder(self.python_combo, self.advanced.toggle)
+        self.setTabOrder(self.python_combo, self.python_why.toggle)
+        self.setTabOrder(self.python_why.toggle, self.advanced.toggle)
         self.setTabOrder(self.advanced.toggle, self.engine_combo)
         self.setTabOrder(self.engine_combo, self.source_combo)
         self.setTabOrder(self.source_combo, self.source_edit)
@@ -338,10 +377,12 @@ class EnvironmentPage(QWizardPage):
             versions = ", ".join(dict.fromkeys(x.split(" ", 1)[0] for x in left_out))
             notes.append(f"Not offered: Python {escape(versions)}"
                          + (f" (PyTorch {escape(supported[0])} needs Python {escape(supported[1])})." if supported
-                            else ".") + " Hover here for details.")
+                            else ".") + " The reasons are under “Why not the others?”.")
         self.python_note.setText("<br>".join(notes))
         self.python_note.setToolTip("\n".join(left_out))
         self.python_note.setVisible(bool(notes))
+        self.python_details.setText("\n".join(left_out))
+        self.python_why.setVisible(bool(left_out))
 
     def _supported_range(self) -> tuple[str, str] | None:
         """(torch version, "3.10–3.14") for the chosen release on this platform, when the catalog knows it."""
@@ -457,7 +498,7 @@ class EnvironmentPage(QWizardPage):
         location = self.location_edit.text().strip()
         if not name:
             return "Give the environment a name."
-        if not ENV_NAME_RE.match(name):
+        if env_name_problem(name):  # the CLI's rule: letters and digits of any script, '.', '_', '-'
             return ("A name may only use letters, digits, '.', '_' and '-', and must start with a letter or digit "
                     "(at most 64 characters).")
         if not location:

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -20,12 +19,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWizardPage,
 )
 
 from installer.core.activation import activation_command, shells_for
-from installer.gui.widgets import CommandLine, escape, status_color
+from installer.gui.widgets import CommandLine, PathFallback, escape, scrolling_layout, status_color
 
 
 def _jsonable(obj: Any) -> Any:
@@ -124,14 +122,21 @@ class FinishPage(QWizardPage):
         use_box = QGroupBox("Use it", self)
         self.shell_combo = QComboBox(use_box)
         self.shell_combo.setAccessibleName("Shell")
-        self.activate = CommandLine("activation command", use_box)
-        self.python_line = CommandLine("Python of the environment", use_box)
-        self.try_line = CommandLine("a first command to try", use_box)
+        self.shell_combo.setAccessibleDescription("The shell you type commands in; the activation command follows it.")
+        # Three Copy buttons on one page: each its own mnemonic (O, Y, P), the fields theirs (A, D, T).
+        self.activate = CommandLine("activation command", use_box, copy_text="C&opy")
+        self.python_line = CommandLine("Python of the environment", use_box, copy_text="Cop&y")
+        self.try_line = CommandLine("first command to try", use_box, copy_text="Co&py")
         form = QFormLayout(use_box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("&Shell:", self.shell_combo)
-        form.addRow("Activate:", self.activate)
-        form.addRow("Or run directly:", self.python_line)
-        form.addRow("Try:", self.try_line)
+        form.addRow("&Activate:", self.activate)
+        form.addRow("Or run &directly:", self.python_line)
+        form.addRow("&Try:", self.try_line)
+        for row in (self.activate, self.python_line, self.try_line):
+            label = form.labelForField(row)
+            if isinstance(label, QLabel):
+                label.setBuddy(row.field)
         self.hints = QLabel(self)
         self.hints.setWordWrap(True)
         self.hints.setTextFormat(Qt.TextFormat.RichText)
@@ -139,11 +144,15 @@ class FinishPage(QWizardPage):
         self.hints.setAccessibleName("How to use it in VS Code and Jupyter")
 
         self.save_button = QPushButton("Save &report…", self)
-        self.save_button.setAccessibleName("Save a report as HTML or JSON")
+        self.save_button.setAccessibleName("Save report")
+        self.save_button.setAccessibleDescription("Saves a report of this install as a readable page or as JSON.")
         self.folder_button = QPushButton("Open &folder", self)
-        self.folder_button.setAccessibleName("Open the environment folder")
+        self.folder_button.setAccessibleName("Open folder")
+        self.folder_button.setAccessibleDescription("Opens the environment folder in the file manager.")
         self.log_button = QPushButton("Open &log", self)
-        self.log_button.setAccessibleName("Open the log file")
+        self.log_button.setAccessibleName("Open log")
+        self.log_button.setAccessibleDescription("Opens the log file in the desktop's text viewer.")
+        self.open_failed = PathFallback(parent=self)
         self.saved_label = QLabel(self)
         self.saved_label.setWordWrap(True)
         self.saved_label.setAccessibleName("Report status")
@@ -153,12 +162,13 @@ class FinishPage(QWizardPage):
         buttons.addWidget(self.log_button)
         buttons.addStretch(1)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(self.headline)
         layout.addWidget(use_box)
         layout.addWidget(self.hints)
         layout.addStretch(1)
         layout.addLayout(buttons)
+        layout.addWidget(self.open_failed)
         layout.addWidget(self.saved_label)
 
         self.shell_combo.currentIndexChanged.connect(self._on_shell_changed)
@@ -242,9 +252,9 @@ class FinishPage(QWizardPage):
     def open_folder(self) -> None:
         plan = self._wizard.state.plan
         if plan is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(plan.env))
+            self.open_failed.open(plan.env, "environment folder")
 
     @Slot()
     def open_log(self) -> None:
         if self._wizard.state.log_path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self._wizard.state.log_path))
+            self.open_failed.open(self._wizard.state.log_path, "log file")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -19,18 +18,20 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
     QWizardPage,
 )
 
 from installer.core.redact import redact_text
 from installer.gui.widgets import (
     CollapsibleSection,
+    PathFallback,
     diagnosis_html,
     escape,
     field_of,
     human_seconds,
     monospace_font,
+    plain_text,
+    scrolling_layout,
     status_color,
     status_icon,
 )
@@ -46,6 +47,9 @@ FIX_BUTTONS = {
     "python": ("Use another &Python…", "Choose another Python for the environment"),
     "location": ("Choose another &folder…", "Choose another folder for the environment"),
 }
+# What the step list says after a cancel: the finished steps were rolled back, so no ✓ on them.
+UNDONE = "undone"
+STEP_WORDS = {"pending": "waiting", "running": "running", "ok": "done", "fail": "failed", UNDONE: "undone"}
 
 
 class InstallPage(QWizardPage):
@@ -67,6 +71,8 @@ class InstallPage(QWizardPage):
 
         self.steps = QListWidget(self)
         self.steps.setAccessibleName("Steps")
+        self.steps.setAccessibleDescription("Each step of the installation with its state.")
+        self.steps.setMinimumHeight(self.fontMetrics().height() * 5)
         self.steps.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.steps.setIconSize(QSize(16, 16))
         self.steps.setSelectionMode(QListWidget.SelectionMode.NoSelection)
@@ -105,39 +111,46 @@ class InstallPage(QWizardPage):
         self.log_view.setAccessibleName("Live log")
         self.log_view.setTabChangesFocus(True)
         self.log_view.setMinimumHeight(140)
-        self.log_section = CollapsibleSection("Show the log", self.log_view, expanded=False, parent=self)
+        self.log_view.setAccessibleDescription("The output of the commands; the log file keeps all of it.")
+        self.log_section = CollapsibleSection("Show the lo&g", self.log_view, expanded=False, parent=self)
         self.log_path_label = QLabel(self)
         self.log_path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.log_path_label.setAccessibleName("Log file")
         self.log_path_label.setWordWrap(True)
 
         self.cancel_button = QPushButton("&Stop installing", self)
-        self.cancel_button.setAccessibleName("Stop installing and remove what was created")
+        self.cancel_button.setAccessibleName("Stop installing")
+        self.cancel_button.setAccessibleDescription("Stops and removes everything this run created.")
         self.retry_button = QPushButton("&Retry", self)
-        self.retry_button.setAccessibleName("Try the installation again")
+        self.retry_button.setAccessibleName("Retry")
+        self.retry_button.setAccessibleDescription("Runs the installation again.")
         self.open_log_button = QPushButton("Open &log", self)
-        self.open_log_button.setAccessibleName("Open the log file")
+        self.open_log_button.setAccessibleName("Open log")
+        self.open_log_button.setAccessibleDescription("Opens the log file in the desktop's text viewer.")
+        self.open_failed = PathFallback(parent=self)
         # After a failure the way out is in the wizard: back to the choices, with everything kept.
-        self.change_button = QPushButton("C&hange choices", self)
-        self.change_button.setAccessibleName("Go back to the choices; everything you entered is kept")
+        self.change_button = QPushButton("&Change choices", self)  # the wizard's Cancel has no mnemonic
+        self.change_button.setAccessibleName("Change choices")
+        self.change_button.setAccessibleDescription("Goes back to the choices; everything you entered is kept.")
         self.fix_buttons: dict[str, QPushButton] = {}
         fix_row = QHBoxLayout()
         for action, (label, accessible) in FIX_BUTTONS.items():
             button = QPushButton(label, self)
-            button.setAccessibleName(accessible)
+            button.setAccessibleName(plain_text(label).rstrip("…"))
+            button.setAccessibleDescription(accessible + ".")
             button.setProperty("action", action)
             button.clicked.connect(self.apply_fix)
             self.fix_buttons[action] = button
             fix_row.addWidget(button)
         fix_row.addStretch(1)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.log_path_label, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.open_log_button)
         buttons.addWidget(self.change_button)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.cancel_button)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.overall)
         layout.addWidget(self.current_label)
@@ -146,6 +159,8 @@ class InstallPage(QWizardPage):
         layout.addWidget(self.status)
         layout.addLayout(fix_row)
         layout.addWidget(self.log_section, 2)
+        layout.addWidget(self.log_path_label)
+        layout.addWidget(self.open_failed)
         layout.addLayout(buttons)
 
         self._flush_timer = QTimer(self)
@@ -197,7 +212,10 @@ class InstallPage(QWizardPage):
             item = QListWidgetItem(status_icon("pending", self), step.name)
             item.setToolTip(step.description or step.name)
             self.steps.addItem(item)
+            self._set_step_icon(self.steps.count() - 1, "pending")
         self.overall.setValue(0)
+        self.overall.setFormat("%p%")
+        self.open_failed.hide()
         self.step_bar.setRange(0, 1000)
         self.step_bar.setValue(0)
         self.current_label.setText("Starting…")
@@ -296,7 +314,7 @@ class InstallPage(QWizardPage):
     def open_log(self) -> None:
         path = self._wizard.state.log_path
         if path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+            self.open_failed.open(path, "log file")
 
     # -- events from the worker ---------------------------------------------------------------------------
 
@@ -309,6 +327,7 @@ class InstallPage(QWizardPage):
                 self.steps.clear()
                 for name in ev.steps:
                     self.steps.addItem(QListWidgetItem(status_icon("pending", self), name))
+                    self._set_step_icon(self.steps.count() - 1, "pending")
                 self._step_count = len(ev.steps)
         elif kind == "step-started":
             self._set_step_icon(ev.index, "running")
@@ -346,8 +365,13 @@ class InstallPage(QWizardPage):
     def _set_step_icon(self, index: int, status: str) -> None:
         item = self.steps.item(index)
         if item is not None:
-            item.setIcon(status_icon(status, self))
-            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, status)
+            item.setIcon(status_icon("skipped" if status == UNDONE else status, self))
+            item.setData(Qt.ItemDataRole.UserRole, status)
+            if item.data(Qt.ItemDataRole.UserRole + 1) is None:
+                item.setData(Qt.ItemDataRole.UserRole + 1, item.text())
+            item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         f"{item.data(Qt.ItemDataRole.UserRole + 1)}: {STEP_WORDS.get(status, status)}")
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, STEP_WORDS.get(status, status))
             if status == "running":
                 self.steps.scrollToItem(item)
 
@@ -399,9 +423,10 @@ class InstallPage(QWizardPage):
         if field_of(result, "cancelled"):
             self.setTitle("Installation cancelled")
             self.setSubTitle("You stopped the installation.")
-            self.current_label.setText("Cancelled.")
+            self.current_label.setText("Cancelled. What was done is undone again.")
+            self._mark_undone()
             self.status.setText(self._rollback_text())
-            self.retry_button.setText("&Start again")
+            self.retry_button.setText("Start &again")  # S is "Stop installing"
             self.retry_button.show()
             self._show_way_out([])
             return
@@ -441,6 +466,19 @@ class InstallPage(QWizardPage):
         self._show_way_out(actions)
         self.log_section.set_expanded(True)
 
+    def _mark_undone(self) -> None:
+        """After a cancel the finished steps were rolled back: say so on them, and no 100 % bar."""
+        for index in range(self.steps.count()):
+            item = self.steps.item(index)
+            done = item is not None and item.data(Qt.ItemDataRole.UserRole) in ("ok", "running", "fail")
+            if item is not None and done:
+                self._set_step_icon(index, UNDONE)
+                item.setText(f"{item.data(Qt.ItemDataRole.UserRole + 1) or item.text()}: undone")
+        self.overall.setValue(0)
+        self.overall.setFormat("Cancelled")
+        self.step_bar.setValue(0)
+        self.sizes_label.clear()
+
     def _rollback_text(self, short: bool = False) -> str:
         plan = self._wizard.state.plan
         removed = list(field_of(self.finished_event, "rolled_back", []) or []) if self.finished_event is not None else []
@@ -448,10 +486,13 @@ class InstallPage(QWizardPage):
         if leftover:
             return (f"<span style='color:{status_color('warn', self)}'>⚠ {escape(plan.env)} could not be removed "
                     "completely; you can delete it yourself.</span>")
-        text = "Nothing was left behind"
-        if removed and not short:
-            text += ": removed " + ", ".join(escape(r) for r in removed[:3])
-        return text + "."
+        if short:
+            return "Nothing was left behind."
+        if not removed:
+            return "Nothing was left behind: nothing had been created yet."
+        items = "".join(f"<li>{escape(r)}</li>" for r in removed[:8])
+        more = f"<li>and {len(removed) - 8} more</li>" if len(removed) > 8 else ""
+        return f"Nothing was left behind. Undone:<ul>{items}{more}</ul>"
 
     # -- the log ------------------------------------------------------------------------------------------
 
@@ -477,7 +518,8 @@ class InstallPage(QWizardPage):
 
     @Slot(bool)
     def _on_log_toggled(self, expanded: bool) -> None:
-        self.log_section.toggle.setText("Hide the log" if expanded else "Show the log")
+        self.log_section.toggle.setText("Hide the lo&g" if expanded else "Show the lo&g")
+        self.log_section.toggle.setAccessibleName("Hide the log" if expanded else "Show the log")
 
     @Slot()
     def _tick(self) -> None:

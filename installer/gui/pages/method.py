@@ -15,19 +15,24 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QRadioButton,
     QVBoxLayout,
     QWizardPage,
 )
 
-from installer.gui.widgets import escape, linkify, status_color
+from installer.gui.widgets import escape, linkify, plain_text, scrolling_layout, status_color
 
+# Each with its own mnemonic (P, O, S); the page's other letters are V, C, T, A and the wizard's N, B.
 METHOD_TITLES = {
-    "pip": "pip: a Python virtual environment with PyTorch's wheels",
-    "conda": "conda: a conda environment (PyTorch's wheels inside it)",
-    "source": "source: build PyTorch from its source code",
+    "pip": "&pip: a Python virtual environment",
+    "conda": "c&onda: a conda environment",
+    "source": "&source: build PyTorch from its source code",
+}
+METHOD_DESCRIPTIONS = {
+    "pip": "A separate Python environment with PyTorch's own wheels; the usual choice.",
+    "conda": "A conda environment; PyTorch's wheels are installed inside it.",
+    "source": "Downloads PyTorch's source code and compiles it; takes an hour or more.",
 }
 FALLBACK_BACKENDS = ["cpu", "cu126", "cu128", "cu130", "rocm6.4", "xpu"]
 
@@ -57,12 +62,15 @@ class MethodPage(QWizardPage):
         method_layout = QVBoxLayout(method_box)
         for name in ("pip", "conda", "source"):
             button = QRadioButton(METHOD_TITLES[name], method_box)
-            button.setAccessibleName(f"Install with {name}")
+            button.setAccessibleName(plain_text(METHOD_TITLES[name]))
+            button.setAccessibleDescription(METHOD_DESCRIPTIONS[name])
+            button.setToolTip(METHOD_DESCRIPTIONS[name])
             note = QLabel(method_box)
             note.setWordWrap(True)
             note.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             note.setOpenExternalLinks(True)
             note.setIndent(24)
+            note.setMinimumWidth(200)  # wraps at any width instead of being cut
             note.setTextFormat(Qt.TextFormat.RichText)
             note.setAccessibleName(f"About {name}")
             self.method_group.addButton(button)
@@ -75,20 +83,30 @@ class MethodPage(QWizardPage):
         options_box = QGroupBox("PyTorch", self)
         self.version_combo = QComboBox(options_box)
         self.version_combo.setAccessibleName("PyTorch version")
+        self.version_combo.setAccessibleDescription("Latest stable is recommended; older versions and nightly "
+                                                    "builds are offered too.")
+        self.version_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.version_combo.setMinimumContentsLength(12)
         self.backend_combo = QComboBox(options_box)
         self.backend_combo.setAccessibleName("Compute platform")
+        self.backend_combo.setAccessibleDescription("Automatic picks the build for this computer's graphics card; "
+                                                    "the reason is shown below.")
+        # Long entries ("cu126: NVIDIA CUDA 12.6, needs driver …") must not set the page's minimum width.
+        self.backend_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.backend_combo.setMinimumContentsLength(16)
         self.backend_note = QLabel(options_box)
         self.backend_note.setWordWrap(True)
         self.backend_note.setTextFormat(Qt.TextFormat.RichText)
         self.backend_note.setAccessibleName("Why this compute platform")
-        self.torchvision = QCheckBox("torchvision (images: datasets, models, transforms)", options_box)
-        self.torchvision.setAccessibleName("Also install torchvision")
-        self.torchaudio = QCheckBox("torchaudio (sound)", options_box)
-        self.torchaudio.setAccessibleName("Also install torchaudio")
-        extras = QHBoxLayout()
+        self.torchvision = QCheckBox("&torchvision (images: datasets, models, transforms)", options_box)
+        self.torchvision.setAccessibleName("torchvision")
+        self.torchvision.setAccessibleDescription("Also install torchvision: image datasets, models and transforms.")
+        self.torchaudio = QCheckBox("torch&audio (sound)", options_box)
+        self.torchaudio.setAccessibleName("torchaudio")
+        self.torchaudio.setAccessibleDescription("Also install torchaudio, for sound.")
+        extras = QVBoxLayout()  # stacked: side by side they would set a minimum width wider than 640
         extras.addWidget(self.torchvision)
         extras.addWidget(self.torchaudio)
-        extras.addStretch(1)
         form = QFormLayout(options_box)
         form.addRow("&Version:", self.version_combo)
         form.addRow("&Compute platform:", self.backend_combo)
@@ -100,7 +118,7 @@ class MethodPage(QWizardPage):
         self.error_label.setTextFormat(Qt.TextFormat.RichText)
         self.error_label.setAccessibleName("Problem with these choices")
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(method_box)
         layout.addWidget(options_box)
         layout.addWidget(self.error_label)
@@ -157,6 +175,7 @@ class MethodPage(QWizardPage):
                 title += "  (recommended)"
                 recommended = name
             button.setText(title)
+            button.setAccessibleName(plain_text(title))
             note = linkify(reason)
             if not available:
                 note = f"<span style='color:{status_color('warn', self)}'>Not available: {note}</span>"

@@ -14,12 +14,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QVBoxLayout,
     QWizard,
     QWizardPage,
 )
 
-from installer.gui.widgets import escape, human_mib, monospace_font, status_color
+from installer.gui.widgets import escape, human_mib, monospace_font, scrolling_layout, status_color
 
 METHOD_WORDS = {
     "pip": "a Python virtual environment",
@@ -63,6 +62,20 @@ def plan_in_words(plan: Any) -> str:
     if reasons:
         text += "<p><b>Why:</b></p><ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>"
     return text
+
+
+def local_wheel_folder(plan: Any) -> bool:
+    """PyTorch comes from a folder of wheel files on this computer (nothing of it is downloaded)."""
+    source = str((getattr(plan, "choices", None) or {}).get("torch_source", "pytorch") or "pytorch")
+    return source not in ("pytorch", "pypi") and "://" not in source
+
+
+def estimates_text(plan: Any) -> str:
+    """Download and disk estimates; a wheel folder downloads nothing of PyTorch, so no figure is claimed."""
+    disk = f"Disk space: about {human_mib(plan.disk_mib)}"
+    if local_wheel_folder(plan):
+        return f"Download: none for PyTorch, it comes from the wheel folder  ·  {disk}"
+    return f"Download: about {human_mib(plan.download_mib)}  ·  {disk}"
 
 
 def unreachable_index_warning(plan: Any, report: Any) -> str | None:
@@ -118,7 +131,9 @@ class ReviewPage(QWizardPage):
         self.warnings.setTextFormat(Qt.TextFormat.RichText)
         self.warnings.setAccessibleName("Warnings")
         self.source_button = QPushButton("Use a wheel folder or &mirror…", self)
-        self.source_button.setAccessibleName("Choose where PyTorch comes from")
+        self.source_button.setAccessibleName("Use a wheel folder or mirror")
+        self.source_button.setAccessibleDescription("Goes back to the environment settings, at where PyTorch "
+                                                    "comes from.")
         self.source_button.hide()
         commands_label = QLabel("The exact &commands:", self)
         self.commands = QPlainTextEdit(self)
@@ -126,12 +141,17 @@ class ReviewPage(QWizardPage):
         self.commands.setFont(monospace_font())
         self.commands.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.commands.setAccessibleName("The exact commands")
+        self.commands.setAccessibleDescription("Read-only: every command the install will run, in order.")
+        self.commands.setMinimumHeight(self.fontMetrics().height() * 6)
         self.commands.setTabChangesFocus(True)
         commands_label.setBuddy(self.commands)
         self.copy_button = QPushButton("C&opy commands", self)
-        self.copy_button.setAccessibleName("Copy the commands")
+        self.copy_button.setAccessibleName("Copy commands")
+        self.copy_button.setAccessibleDescription("Puts the commands on the clipboard.")
         self.save_button = QPushButton("&Save answer file…", self)
-        self.save_button.setAccessibleName("Save an answer file for unattended installs")
+        self.save_button.setAccessibleName("Save answer file")
+        self.save_button.setAccessibleDescription("Saves these choices for unattended installs with "
+                                                  "torch-setup install --answers.")
         self.save_note = QLabel(self)
         self.save_note.setWordWrap(True)
         self.save_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -141,7 +161,7 @@ class ReviewPage(QWizardPage):
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.save_note, 1)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.estimates)
         layout.addWidget(self.warnings)
@@ -183,8 +203,7 @@ class ReviewPage(QWizardPage):
             self.commands.clear()
         else:
             self.summary.setText(plan_in_words(plan))
-            self.estimates.setText(f"Download: about {human_mib(plan.download_mib)}  ·  "
-                                   f"Disk space: about {human_mib(plan.disk_mib)}")
+            self.estimates.setText(estimates_text(plan))
             warn = status_color("warn", self)
             warnings = list(plan.warnings)
             network = unreachable_index_warning(plan, state.report)

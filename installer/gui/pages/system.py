@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QTabWidget,
+    QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -25,7 +27,14 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from installer.gui.widgets import STATUS_MARK, escape, monospace_font, status_icon
+from installer.gui.widgets import (
+    STATUS_MARK,
+    escape,
+    monospace_font,
+    scrolling_layout,
+    status_icon,
+    status_words,
+)
 from installer.gui.worker import DetectOutcome, DetectWorker, Job
 
 TOPIC_NAMES = {"os": "System", "cpu": "CPU", "ram": "Memory", "disk": "Disk", "gpu": "GPU", "python": "Python",
@@ -36,22 +45,43 @@ def display_topic(topic: str) -> str:
     return TOPIC_NAMES.get(topic, topic[:1].upper() + topic[1:])
 
 
-class ReportDialog(QDialog):
-    """The whole SystemReport as JSON, read-only (non-modal, so the wizard stays usable)."""
+def readable_report(rows: list[Any]) -> str:
+    """The checklist as a page of rich text: each topic, its status in words, what was found and what it means."""
+    parts = []
+    for row in rows:
+        mark = STATUS_MARK.get(row.status, "")
+        parts.append(f"<p><b>{escape(display_topic(row.topic))}</b> ({mark} {escape(status_words(row.status))}): "
+                     f"{escape(row.text)}<br><i>{escape(row.meaning)}</i></p>")
+    return "".join(parts) or "<p>Nothing was found yet.</p>"
 
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+
+class ReportDialog(QDialog):
+    """The report, readable first, the JSON one tab away; read-only and non-modal (the wizard stays usable)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None, rows: list[Any] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("System report")
         self.resize(720, 560)
-        view = QPlainTextEdit(self)
-        view.setReadOnly(True)
-        view.setFont(monospace_font())
-        view.setPlainText(text)
-        view.setAccessibleName("System report as JSON")
+        self.setMinimumSize(420, 320)
+        self.readable = QTextBrowser(self)
+        self.readable.setOpenExternalLinks(False)
+        self.readable.setHtml(readable_report(rows or []))
+        self.readable.setAccessibleName("System report")
+        self.readable.setAccessibleDescription("What was found, topic by topic, with what it means.")
+        self.json_view = QPlainTextEdit(self)
+        self.json_view.setReadOnly(True)
+        self.json_view.setFont(monospace_font())
+        self.json_view.setPlainText(text)
+        self.json_view.setAccessibleName("System report as JSON")
+        self.json_view.setAccessibleDescription("Everything detection found, as saved by Save report.")
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.readable, "&Readable")
+        self.tabs.addTab(self.json_view, "&JSON")
+        self.tabs.setAccessibleName("Report views")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(view)
+        layout.addWidget(self.tabs)
         layout.addWidget(buttons)
 
 
@@ -81,6 +111,8 @@ class SystemPage(QWizardPage):
         self.tree.setUniformRowHeights(True)
         self.tree.setWordWrap(True)
         self.tree.setAccessibleName("Checklist of what was found")
+        self.tree.setAccessibleDescription("One row per topic; select a row to read what it means below.")
+        self.tree.setMinimumHeight(self.fontMetrics().height() * 7)
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
@@ -92,20 +124,24 @@ class SystemPage(QWizardPage):
         self.meaning.setMinimumHeight(self.fontMetrics().height() * 2 + 4)
 
         self.details_button = QPushButton("&Details…", self)
-        self.details_button.setAccessibleName("Show the whole report")
+        self.details_button.setAccessibleName("Details")
+        self.details_button.setAccessibleDescription("Shows the whole report, readable or as JSON.")
         self.copy_button = QPushButton("&Copy report", self)
-        self.copy_button.setAccessibleName("Copy the report to the clipboard")
+        self.copy_button.setAccessibleName("Copy report")
+        self.copy_button.setAccessibleDescription("Puts the report, as JSON, on the clipboard.")
         self.save_button = QPushButton("&Save report…", self)
-        self.save_button.setAccessibleName("Save the report as a JSON file")
+        self.save_button.setAccessibleName("Save report")
+        self.save_button.setAccessibleDescription("Saves the report as a JSON file.")
         self.rescan_button = QPushButton("&Rescan", self)
-        self.rescan_button.setAccessibleName("Look at this computer again")
+        self.rescan_button.setAccessibleName("Rescan")
+        self.rescan_button.setAccessibleDescription("Looks at this computer again.")
         buttons = QHBoxLayout()
         for b in (self.details_button, self.copy_button, self.save_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.rescan_button)
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(self.busy_label)
         layout.addWidget(self.busy)
         layout.addWidget(self.tree, 1)
@@ -198,8 +234,10 @@ class SystemPage(QWizardPage):
         for row in rows:
             item = QTreeWidgetItem([display_topic(row.topic), str(row.text)])
             item.setIcon(0, status_icon(row.status, self))
-            mark = STATUS_MARK.get(row.status, "")
-            item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{mark} {row.topic}")
+            # Read as words ("Warning: GPU"), not as a mark a screen reader may skip.
+            item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{status_words(row.status)}: {display_topic(row.topic)}")
+            item.setData(1, Qt.ItemDataRole.AccessibleTextRole, str(row.text))
+            item.setData(1, Qt.ItemDataRole.AccessibleDescriptionRole, str(row.meaning))
             item.setToolTip(1, str(row.meaning))
             item.setData(0, Qt.ItemDataRole.UserRole, row)
             self.tree.addTopLevelItem(item)
@@ -234,7 +272,7 @@ class SystemPage(QWizardPage):
 
     @Slot()
     def show_details(self) -> None:
-        self._details = ReportDialog(self.report_text(), self)
+        self._details = ReportDialog(self.report_text(), self, rows=list(self._wizard.state.checklist))
         self._details.show()
 
     @Slot()

@@ -15,11 +15,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWizardPage,
 )
 
-from installer.gui.widgets import diagnosis_html, escape, field_of, status_color, status_icon
+from installer.gui.widgets import (
+    diagnosis_html,
+    escape,
+    field_of,
+    scrolling_layout,
+    status_color,
+    status_icon,
+)
 from installer.gui.worker import Job, VerifyWorker
 
 
@@ -69,6 +75,32 @@ def device_line(device: Any) -> tuple[str, str, bool | None]:
     return str(name), str(detail), ok
 
 
+# The probe's check names ("python", "cpu kernel", "kernel cuda:0") as row names in one style: a short
+# phrase in sentence case saying what was checked.
+CHECK_WORDS = {
+    "python": "Python starts",
+    "import torch": "PyTorch imports",
+    "cpu kernel": "Calculation on the processor",
+    "backend": "Compute platform as planned",
+    "build": "Build as planned",
+    "clean exit": "Check ended cleanly",
+    "probe": "Check could run",
+    "cuda devices": "NVIDIA GPUs visible",
+    "xpu devices": "Intel GPUs visible",
+}
+
+
+def check_words(name: str) -> str:
+    if name in CHECK_WORDS:
+        return CHECK_WORDS[name]
+    kind, _, device = name.partition(" ")
+    if kind == "kernel" and device:
+        return f"Calculation on {device}"
+    if kind == "arch" and device:
+        return f"Build supports {device}"
+    return f"{name} imports" if name.replace("_", "").replace("-", "").isalnum() and name.islower() else name
+
+
 def diagnoses_for(verify: Any, report: Any) -> list[Any]:
     try:
         from installer.core.diagnose import diagnose_facts
@@ -106,6 +138,8 @@ class VerifyPage(QWizardPage):
         self.facts.setRootIsDecorated(False)
         self.facts.setAlternatingRowColors(True)
         self.facts.setAccessibleName("What was checked")
+        self.facts.setAccessibleDescription("One row per check: what was checked, and the result.")
+        self.facts.setMinimumHeight(self.fontMetrics().height() * 7)
         self.facts.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
         header = self.facts.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -116,9 +150,10 @@ class VerifyPage(QWizardPage):
         self.diagnosis.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.diagnosis.setAccessibleName("Diagnosis")
         self.rerun_button = QPushButton("Check &again", self)
-        self.rerun_button.setAccessibleName("Run the verification again")
+        self.rerun_button.setAccessibleName("Check again")
+        self.rerun_button.setAccessibleDescription("Starts PyTorch in the environment and checks it again.")
 
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.busy)
         layout.addWidget(self.facts, 1)
@@ -187,22 +222,23 @@ class VerifyPage(QWizardPage):
             self.headline.setText(f"<span style='color:{status_color('fail', self)}'>✗ PyTorch {escape(torch)} is "
                                   f"installed but does not work as expected.</span>")
         self.facts.clear()
-        self._add("PyTorch", str(torch), True)
-        self._add("Compute platform", backend, None)
+        self._add("PyTorch version", str(torch), True)
+        self._add("Compute platform", backend_words(backend), None)
         cuda = field_of(verify, "cuda")
         if cuda:
             self._add("CUDA runtime", str(cuda), None)
         for device in field_of(verify, "devices", []) or []:
             name, detail, dev_ok = device_line(device)
-            self._add(f"Device: {name}", detail or ("kernel ran" if dev_ok else ""), dev_ok)
+            self._add(f"Device {name}", detail or ("a calculation ran" if dev_ok else ""), dev_ok)
         for check in field_of(verify, "checks", []) or []:
-            self._add(str(field_of(check, "name", "check")), str(field_of(check, "detail", "") or ""), field_of(check, "ok"))
+            self._add(check_words(str(field_of(check, "name", "check"))), str(field_of(check, "detail", "") or ""),
+                      field_of(check, "ok"))
         gflops = field_of(verify, "throughput_gflops")
         if gflops:
-            self._add("Speed (matrix multiply)", f"{float(gflops):,.0f} GFLOP/s", None)
+            self._add("Speed of a matrix multiply", f"{float(gflops):,.0f} GFLOP/s", None)
         error = field_of(verify, "error")
         if error:
-            self._add("Error", str(error), False)
+            self._add("What went wrong", str(error), False)
         if ok:
             self.diagnosis.clear()
             return
@@ -216,4 +252,8 @@ class VerifyPage(QWizardPage):
         status = "info" if ok is None else ("ok" if ok else "fail")
         item.setIcon(0, status_icon(status, self))
         item.setToolTip(1, value)
+        # A screen reader says "Passed: PyTorch imports" rather than nothing for the icon.
+        words = {"ok": "Passed", "fail": "Failed", "info": "Information"}[status]
+        item.setData(0, Qt.ItemDataRole.AccessibleTextRole, f"{words}: {name}")
+        item.setData(1, Qt.ItemDataRole.AccessibleTextRole, value)
         self.facts.addTopLevelItem(item)

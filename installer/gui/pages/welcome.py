@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWizardPage
 
+from installer.gui.widgets import scrolling_layout
 from installer.gui.wizard import scaled_icon_pixmap
 from installer.gui.worker import CleanupWorker
 
@@ -33,7 +34,7 @@ class WelcomePage(QWizardPage):
         self.setTitle("Welcome to Torch Setup")
         self.setSubTitle("A working PyTorch, chosen for this computer and checked before you use it.")
         icon = QLabel(self)
-        icon.setPixmap(scaled_icon_pixmap(96))
+        icon.setPixmap(scaled_icon_pixmap(96, self.devicePixelRatio()))
         icon.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
         icon.setAccessibleName("Torch Setup logo")
         text = QLabel(WELCOME_TEXT, self)
@@ -45,7 +46,7 @@ class WelcomePage(QWizardPage):
         row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         row.addSpacing(16)
         row.addWidget(text, 1)
-        layout = QVBoxLayout(self)
+        layout = scrolling_layout(self)
         layout.addLayout(row)
         layout.addWidget(self._make_leftovers_box())
         layout.addStretch(1)
@@ -61,7 +62,8 @@ class WelcomePage(QWizardPage):
         self.leftovers_label.setTextFormat(Qt.TextFormat.RichText)
         self.leftovers_label.setAccessibleName("Leftovers of an interrupted install")
         self.cleanup_button = QPushButton("&Remove leftovers", self.leftovers_box)
-        self.cleanup_button.setAccessibleName("Remove what the interrupted install left behind")
+        self.cleanup_button.setAccessibleName("Remove leftovers")
+        self.cleanup_button.setAccessibleDescription("Removes only what the interrupted install created.")
         self.cleanup_button.clicked.connect(self._clean_up)
         box = QVBoxLayout(self.leftovers_box)
         box.addWidget(self.leftovers_label)
