@@ -211,8 +211,8 @@ def self_test(timeout_s: float = 60.0) -> int:
         print(json.dumps(out), flush=True)
         sys.stderr.flush()
         os._exit(1)
-    wizard.stop_jobs()
     wizard.hide()
+    close_wizard(wizard)
     print(json.dumps(out))
     return 0
 
