@@ -154,12 +154,49 @@ def run_gui(argv: list[str]) -> int:
     except Exception as exc:  # a broken Qt platform plugin: still say what to do
         print(f"Torch Setup could not start its window: {exc}\n\n{NO_DISPLAY_MESSAGE}", file=sys.stderr)
         return 2
+    from installer.gui.autopilot import Autopilot
     from installer.gui.wizard import TorchSetupWizard
 
     wizard = TorchSetupWizard()
+    autopilot = Autopilot.from_environment(wizard)
     wizard.show()
+    if autopilot is not None:
+        autopilot.start()
     app.exec()
+    error = autopilot.error if autopilot is not None else None
+    close_wizard(wizard)
+    del wizard, autopilot
+    if error:
+        print(f"Torch Setup's autopilot stopped: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+_UNFINISHED_JOBS: list[Any] = []
+
+
+def close_wizard(wizard: Any) -> None:
+    """The orderly end of a session, while the QApplication and the interpreter are still whole.
+
+    done() has already stopped and waited for the worker threads; this makes sure of it on every way out,
+    then destroys the wizard's C++ side now. Left to itself the wizard would live on: its pages hold it in
+    reference cycles, so Python's garbage collector would destroy it during interpreter shutdown, after
+    the modules its slots use are gone. Finally the deferred deletions the last jobs posted (their
+    QThreads) are delivered, since no event loop runs any more.
+    """
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if not wizard.stop_jobs():
+        # A worker that ignored cancel for two minutes: destroying its QThread now would abort the process.
+        # Keep the jobs referenced for the rest of the process instead; nothing else depends on them.
+        _UNFINISHED_JOBS.extend(wizard.jobs)
+    if shiboken6.isValid(wizard):
+        shiboken6.delete(wizard)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 def _seconds_since_process_start() -> float | None:
@@ -236,8 +273,8 @@ def self_test(timeout_s: float = 60.0) -> int:
         print(json.dumps(out), flush=True)
         sys.stderr.flush()
         os._exit(1)
-    wizard.stop_jobs()
     wizard.hide()
+    close_wizard(wizard)
     print(json.dumps(out))
     return 0
 

@@ -16,6 +16,12 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
+from installer.gui import signal_refs
+
+# Every page and worker imports this module before it emits a signal: repair PySide6's lost references to
+# True/False here, once, before the first emit (issue 8; signal_refs says why).
+signal_refs.repair()
+
 # How many log lines may wait for the GUI; beyond this the oldest are dropped from the window (never from the
 # log file) so a 100 000-line pip log cannot grow memory or stall the event loop.
 LOG_BUFFER_LINES = 20_000
