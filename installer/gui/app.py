@@ -159,17 +159,66 @@ def run_gui(argv: list[str]) -> int:
 
     wizard = TorchSetupWizard()
     autopilot = Autopilot.from_environment(wizard)
+    stop = _StopOnSignal(wizard)
     wizard.show()
     if autopilot is not None:
         autopilot.start()
     app.exec()
     error = autopilot.error if autopilot is not None else None
+    stopped_by = stop.received
+    stop.restore()
     close_wizard(wizard)
-    del wizard, autopilot
+    del wizard, autopilot, stop
+    if stopped_by:
+        print("Cancelled; everything the running install created was removed.", file=sys.stderr)
+        return 130
     if error:
         print(f"Torch Setup's autopilot stopped: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+class _StopOnSignal:
+    """SIGTERM, SIGHUP (a closed terminal, a logout) and SIGINT end the wizard the way Cancel does: a running
+    install is cancelled and rolled back, the worker threads are waited for, then the window closes.
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop is C++: a timer gives the
+    interpreter a turn five times a second to notice.
+    """
+
+    def __init__(self, wizard: Any) -> None:
+        import threading
+
+        from PySide6.QtCore import QTimer
+
+        from installer.core.runner import SignalHandlers
+
+        self.wizard = wizard
+        self._flag = threading.Event()
+        self._handlers = SignalHandlers(self._flag)
+        self._timer = QTimer()
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self._check)
+        self._timer.start()
+        self.received: list[int] = []
+
+    def _check(self) -> None:
+        if not self._flag.is_set() or self.received:
+            return
+        from PySide6.QtWidgets import QApplication
+
+        from installer.gui.wizard import PageId
+
+        self.received = list(self._handlers.received) or [0]
+        if self.wizard.install_running():
+            self.wizard.page_of(PageId.INSTALL).begin_cancel()
+        self.wizard.setEnabled(False)
+        self.wizard.stop_jobs()
+        QApplication.quit()
+
+    def restore(self) -> None:
+        self._timer.stop()
+        self._handlers.restore()
 
 
 _UNFINISHED_JOBS: list[Any] = []

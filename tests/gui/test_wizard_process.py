@@ -120,3 +120,36 @@ def test_real_wizard_under_an_x_server(tmp_path: Path, wheels: Path, py311: str,
         pytest.skip(f"Qt's xcb plugin needs {', '.join(missing_xcb_libraries())}")
     for n, close in enumerate(["finish", "checking"], 1):
         run_session(tmp_path, n, close, wheels, py311, {"DISPLAY": xvfb_display, "WAYLAND_DISPLAY": ""})
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_the_install_rolls_back_and_exits_130(tmp_path: Path, wheels: Path, py311: str,
+                                                              sig: signal.Signals) -> None:
+    """A logout or `kill` ends the wizard like Cancel: the install is rolled back, no child is left."""
+    import psutil
+
+    env_folder = tmp_path / "envs" / "signalled"
+    answers = write_answers(tmp_path / "answers.toml", env_folder, wheels, py311)
+    proc = subprocess.Popen([sys.executable, "-m", "installer", "gui"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            env=wizard_env(tmp_path, answers, "finish", {"QT_QPA_PLATFORM": "offscreen"}))
+    assert proc.stderr is not None
+    children: list[int] = []
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "Review: pressing Install" in line:
+            deadline = time.monotonic() + 60
+            while not env_folder.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+            proc.send_signal(sig)
+            break
+    rest = proc.communicate(timeout=RUN_TIMEOUT_S)[1]
+    what = "".join(seen)[-3000:] + rest[-3000:]
+    assert proc.returncode == 130, what
+    assert "Fatal Python error" not in rest
+    assert not env_folder.exists(), what
+    time.sleep(1)
+    alive = [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
