@@ -607,10 +607,13 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         if input("Remove these leftovers? [y/N] ").strip().lower() not in ("y", "yes"):
             return EXIT_OK
     for run in runs:
-        for removed in journal.cleanup(run):
+        removed_paths = journal.cleanup(run)
+        for removed in removed_paths:
             print(f"removed {removed}")
         for kept in run.kept:
             print(f"kept: {kept}")
+        if not removed_paths and not run.kept:
+            print("Nothing of it is left to remove (another cleanup got there first).")
     return EXIT_OK
 
 
