@@ -1,0 +1,96 @@
+"""(SystemReport, Choices, Catalog) -> Plan: which build, which Python, which steps, and why.
+
+Pure: no processes, no network. The only file-system reads are those Choices.validate() does and
+the listing of a local wheel folder given as --torch-source (its file names say what it holds).
+How the modules fit together, and where a new rule or fact goes: docs/ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from installer.core.catalog import Catalog
+from installer.core.plan import ChoiceError, Choices, Plan
+from installer.core.planner.build import pick_build
+from installer.core.planner.context import DEFAULT_SOURCE_REPO, MINIFORGE_URL, PlanContext
+from installer.core.planner.env import env_path
+from installer.core.planner.fit import arch_covers, dedupe, gpu_family
+from installer.core.planner.options import MethodOption, method_options
+from installer.core.planner.preflight import preflight
+from installer.core.planner.python import pick_python
+from installer.core.planner.release import check_platform, pick_release
+from installer.core.planner.sources import scan_folder
+from installer.core.planner.steps.conda import conda_steps
+from installer.core.planner.steps.pip import pip_steps
+from installer.core.planner.steps.source import source_build, source_steps
+from installer.core.report import SystemReport
+
+__all__ = ["DEFAULT_SOURCE_REPO", "MethodOption", "arch_covers", "gpu_family", "make_plan", "method_options"]
+
+
+def make_plan(
+    report: SystemReport,
+    choices: Choices,
+    catalog: Catalog,
+    *,
+    uv: str = "uv",
+    source_repo: str = DEFAULT_SOURCE_REPO,
+) -> Plan:
+    """Plan an install for the machine `report` describes. Raises ChoiceError (one sentence) when it cannot.
+
+    `uv` is the uv executable the steps run (the CLI passes the bundled one); `source_repo` is the
+    git repository a source build clones (tests point it at a local repository).
+    """
+    return _plan(PlanContext(report, choices, catalog, uv=uv, source_repo=source_repo))
+
+
+
+def _plan(ctx: PlanContext) -> Plan:
+    c = ctx.choices
+    c.validate()
+    check_platform(ctx)
+    source = c.torch_source
+    ctx.folder = (
+        None if source in ("pytorch", "pypi") or "://" in source else str(Path(source).expanduser())
+    )
+    if ctx.folder:
+        scan_folder(ctx, ctx.folder)
+    if c.method == "conda" and ctx.report.tools.conda is None:
+        raise ChoiceError(
+            "The conda method needs conda, mamba or micromamba; none was found. "
+            f"Install Miniforge ({MINIFORGE_URL}) or choose --method pip."
+        )
+    if c.method == "conda" and c.torch == "nightly":
+        raise ChoiceError(
+            "conda-forge has no nightly PyTorch builds: use --method pip with --torch nightly."
+        )
+    if c.method == "conda" and ctx.folder:
+        raise ChoiceError("A local wheel folder works with --method pip, not conda: choose --method pip.")
+    release, version = pick_release(ctx)
+    python, python_exe = pick_python(ctx, release)
+    build = pick_build(ctx, release, version, python)
+    if c.method == "source":
+        build = source_build(ctx, build)
+    ctx.reasons += build.reasons
+    ctx.warnings += build.warnings
+    env = env_path(ctx, release, build)
+    plan = Plan(
+        method=c.method,
+        backend=build.backend,
+        torch=version,
+        python=python,
+        env=str(env),
+        engine=c.engine,
+        python_executable=python_exe,
+        expect=build.backend,
+        choices=c.to_json(),
+    )
+    if c.method == "conda":
+        conda_steps(ctx, plan, release, version, build, env)
+    elif c.method == "source":
+        source_steps(ctx, plan, release, version, build, env)
+    else:
+        pip_steps(ctx, plan, release, version, build, env)
+    preflight(ctx, plan, release, build)
+    plan.reasons = dedupe(ctx.reasons)
+    plan.warnings = dedupe(ctx.warnings)
+    return plan

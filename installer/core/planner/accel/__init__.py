@@ -1,0 +1,1 @@
+"""One module per accelerator vendor: what its builds need from the machine."""

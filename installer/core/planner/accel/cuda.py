@@ -1,0 +1,140 @@
+"""NVIDIA: the newest CUDA build whose driver floor and GPU architectures fit this machine."""
+
+from __future__ import annotations
+
+from installer.core.catalog import (
+    Release,
+    variant_kind,
+)
+from installer.core.planner.context import (
+    PlanContext,
+)
+from installer.core.planner.fit import (
+    Build,
+    arch_covers,
+    cuda_line,
+    driver_ok,
+    gpu_text,
+    join_words,
+    prefer_verified,
+)
+from installer.core.report import GPUInfo
+from installer.core.versions import version_tuple
+
+
+def driver_os(ctx: PlanContext) -> str:
+    # WSL runs the Windows driver, so the Windows thresholds apply there too.
+    return "windows" if ctx.windows or ctx.report.os.wsl else "linux"
+
+
+def cuda_problems(ctx: PlanContext, rel: Release, variant: str, gpus: list[GPUInfo]) -> tuple[bool, list[GPUInfo]]:
+    """(driver too old?, GPUs without kernels) for one CUDA variant."""
+    need = ctx.catalog.min_driver(variant, driver_os(ctx))
+    driver_bad = not driver_ok(ctx.report.nvidia_driver, need)
+    arches = ctx.catalog.cuda_arches(rel, variant, ctx.platform)
+    missing = [g for g in gpus if g.compute_capability and not arch_covers(g.compute_capability, arches)]
+    return driver_bad, missing
+
+
+def nvidia_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list[GPUInfo], notes: list[str]
+) -> Build | None:
+    cuda_variants = prefer_verified(rel, [v for v in variants if variant_kind(v) == "cuda"])
+    names = join_words(sorted({gpu_text(g) for g in gpus}))
+    if not cuda_variants:
+        notes.append(
+            f"PyTorch {rel.version} publishes no CUDA builds for {ctx.platform}, so your {names} is not used."
+        )
+        return None
+    if not ctx.report.nvidia_driver:
+        floor = min(
+            cuda_variants, key=lambda v: version_tuple(ctx.catalog.min_driver(v, driver_os(ctx)))
+        )
+        notes.append(
+            f"Your {names} has no working NVIDIA driver (none was detected): install the NVIDIA driver "
+            f"(≥ {ctx.catalog.min_driver(floor, driver_os(ctx))}) and plan again to get a CUDA build."
+        )
+        return None
+    unknown = [g for g in gpus if not g.compute_capability]
+    rejected: list[tuple[str, bool, list[GPUInfo]]] = []
+    for v in cuda_variants:
+        driver_bad, missing = cuda_problems(ctx, rel, v, gpus)
+        if not driver_bad and not missing:
+            reasons = [
+                f"{v}: the newest CUDA build of torch {rel.version} that fits your {names} and driver "
+                f"{ctx.report.nvidia_driver}."
+            ]
+            reasons += why_not_newer(ctx, rejected)
+            warnings = []
+            if unknown:
+                warnings.append(
+                    f"The compute capability of {join_words([g.name for g in unknown])} is unknown, so Torch Setup "
+                    "could not check that the build has kernels for it."
+                )
+            if ctx.report.os.container:
+                reasons.append(
+                    "Inside a container: the GPU and driver seen here are those passed in by the host."
+                )
+            return Build(v, v, reasons=reasons, warnings=warnings)
+        rejected.append((v, driver_bad, missing))
+    notes.append(no_cuda_text(ctx, rel, rejected, gpus))
+    return None
+
+
+def why_not_newer(ctx: PlanContext, rejected: list[tuple[str, bool, list[GPUInfo]]]) -> list[str]:
+    out = []
+    by_gpu: dict[str, list[str]] = {}
+    driver_only: list[str] = []
+    for v, driver_bad, missing in rejected:
+        for g in missing:
+            listed = by_gpu.setdefault(gpu_text(g), [])
+            if v not in listed:
+                listed.append(v)
+        if driver_bad and not missing:
+            driver_only.append(v)
+    for gpu, vs in by_gpu.items():
+        lines = sorted({cuda_line(ctx.catalog, v) for v in vs})
+        out.append(
+            f"Your {gpu} has no kernels in the CUDA {' and '.join(lines)} builds ({', '.join(vs)}), so not those."
+        )
+    if driver_only:
+        need = ctx.catalog.min_driver(driver_only[-1], driver_os(ctx))
+        wsl = " (WSL uses the Windows driver's thresholds)" if ctx.report.os.wsl else ""
+        out.append(
+            f"Driver {ctx.report.nvidia_driver} is too old for {', '.join(driver_only)}, which need ≥ {need}{wsl}; "
+            "updating the driver would allow them."
+        )
+    return out
+
+
+def no_cuda_text(ctx: PlanContext, rel: Release, rejected: list[tuple[str, bool, list[GPUInfo]]], gpus: list[GPUInfo]
+) -> str:
+    driver = ctx.report.nvidia_driver
+    arch_fit = [v for v, _d, missing in rejected if not missing]
+    if arch_fit:
+        # The GPUs are covered, only the driver is too old.
+        v = arch_fit[-1]
+        need = ctx.catalog.min_driver(v, driver_os(ctx))
+        line = cuda_line(ctx.catalog, v)
+        text = (
+            f"Driver {driver} is too old for any CUDA {line} build of torch {rel.version}: "
+            f"update the driver to ≥ {need}"
+        )
+    else:
+        worst = sorted({gpu_text(g) for _v, _d, m in rejected for g in m})
+        text = f"Your {join_words(worst)} has no kernels in any CUDA build of torch {rel.version}"
+    older = older_release_for(ctx, gpus)
+    if older:
+        text += f", or use torch ≤ {older[0]} ({older[1]})"
+    return text + ". Planned: the CPU build."
+
+
+def older_release_for(ctx: PlanContext, gpus: list[GPUInfo]) -> tuple[str, str] | None:
+    """The newest release (and variant) whose CUDA builds fit this driver and these GPUs."""
+    for rel in ctx.catalog.releases:
+        for v in ctx.catalog.variants(rel, ctx.platform):
+            if variant_kind(v) != "cuda":
+                continue
+            driver_bad, missing = cuda_problems(ctx, rel, v, gpus)
+            if not driver_bad and not missing:
+                return rel.series, v
+    return None

@@ -1,0 +1,221 @@
+"""Which build (variant): auto = the first that fits in preference order; explicit = the same fit check, as warnings."""
+
+from __future__ import annotations
+
+from installer.core.catalog import (
+    Release,
+    variant_kind,
+)
+from installer.core.plan import ChoiceError
+from installer.core.planner.accel.cuda import cuda_problems, driver_os, nvidia_build
+from installer.core.planner.accel.mps import mac_build
+from installer.core.planner.accel.rocm import amd_build
+from installer.core.planner.accel.xpu import intel_build
+from installer.core.planner.context import (
+    JETSON_HELP,
+    PlanContext,
+)
+from installer.core.planner.fit import Build, gpu_text, join_words
+from installer.core.planner.sources import folder_wheels
+from installer.core.versions import version_tuple
+
+
+def pick_build(ctx: PlanContext, rel: Release, version: str, python: str) -> Build:
+    c = ctx.choices
+    variants = ctx.catalog.variants(rel, ctx.platform)
+    if c.torch_source == "pypi":
+        return pypi_build(ctx, rel, variants)
+    if ctx.folder:
+        return folder_build(ctx, rel, version)
+    if c.method == "conda":
+        variants = [v for v in variants if variant_kind(v) in ("cuda", "cpu", "mps")]
+    if c.backend != "auto":
+        return explicit_build(ctx, rel, variants, c.backend)
+    return auto_build(ctx, rel, variants)
+
+
+def auto_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
+    r = ctx.report
+    plat = ctx.platform
+    if plat.startswith("macos"):
+        return mac_build(ctx, rel)
+    if r.os.tegra:
+        jet = r.gpus_of("nvidia")
+        what = gpu_text(jet[0]) if jet else "its integrated GPU"
+        return Build(
+            "cpu",
+            "cpu",
+            reasons=["CPU build: PyTorch's own wheels do not support Jetson's integrated GPU."],
+            warnings=[
+                f"This is an NVIDIA Jetson ({what}, JetPack {r.os.jetpack or 'unknown'}): PyTorch's wheels do not "
+                f"serve Jetson. For the GPU use NVIDIA's Jetson builds: {JETSON_HELP}. Planned: the CPU build."
+            ],
+        )
+    nvidia = r.gpus_of("nvidia")
+    amd = r.gpus_of("amd")
+    intel = r.gpus_of("intel")
+    notes: list[str] = []
+    if nvidia:
+        build = nvidia_build(ctx, rel, variants, nvidia, notes)
+        if build:
+            return build
+    if amd:
+        build = amd_build(ctx, rel, variants, amd, notes)
+        if build:
+            return build
+    if intel:
+        build = intel_build(ctx, rel, variants, intel, notes)
+        if build:
+            return build
+    if not notes:
+        return Build(
+            "cpu", "cpu", reasons=["CPU build: no GPU that PyTorch can use was found on this machine."]
+        )
+    return Build(
+        "cpu",
+        "cpu",
+        reasons=["CPU build, because no GPU build fits this machine (see the warnings)."],
+        warnings=notes,
+    )
+
+
+def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend: str) -> Build:
+    plat = ctx.platform
+    mac = plat.startswith("macos")
+    if mac and backend in ("mps", "cpu"):
+        if backend == "mps" and plat == "macos-x86_64":
+            raise ChoiceError(
+                "MPS needs an Apple Silicon Mac; Intel Macs run PyTorch on the CPU: use --backend cpu."
+            )
+        build = Build(
+            backend, "mps" if plat == "macos-arm64" else "cpu", reasons=[f"{backend} as asked."]
+        )
+        if backend == "mps" and version_tuple(ctx.report.os.version) < (12, 3):
+            build.warnings.append("MPS needs macOS 12.3 or newer; this Mac will run PyTorch on the CPU.")
+        return build
+    if backend == "mps":
+        raise ChoiceError(
+            "The mps backend exists only on Apple Silicon Macs: choose cpu or a GPU build for this machine."
+        )
+    if ctx.choices.method == "conda" and variant_kind(backend) in ("rocm", "xpu"):
+        raise ChoiceError(
+            f"conda-forge has no {backend} builds of PyTorch: use --method pip for {backend}."
+        )
+    if backend not in variants:
+        shown = ", ".join(variants) or "none"
+        raise ChoiceError(
+            f"PyTorch {rel.version} has no {backend} build for {plat}; its builds there are {shown}."
+        )
+    reason = f"{backend} as asked."
+    problem = machine_cannot_use(ctx, rel, backend)
+    build = Build(backend, backend, reasons=[reason])
+    if problem:
+        build.warnings.append(
+            f"This machine cannot use the {backend} build: {problem} Planned anyway as asked (e.g. for another "
+            "machine); verification here will report that the GPU is not used."
+        )
+    elif backend == "cpu" and any(g.vendor in ("nvidia", "amd") or g.discrete for g in ctx.report.gpus):
+        build.reasons.append("The CPU build as asked: this machine's GPU will not be used.")
+    return build
+
+
+def machine_cannot_use(ctx: PlanContext, rel: Release, backend: str) -> str | None:
+    kind = variant_kind(backend)
+    r = ctx.report
+    if kind == "cuda":
+        gpus = r.gpus_of("nvidia")
+        if r.os.tegra:
+            return "this is a Jetson, which PyTorch's CUDA wheels do not serve."
+        if not gpus:
+            return "no NVIDIA GPU was found."
+        if not r.nvidia_driver:
+            return "no NVIDIA driver was detected."
+        driver_bad, missing = cuda_problems(ctx, rel, backend, gpus)
+        if driver_bad:
+            need = ctx.catalog.min_driver(backend, driver_os(ctx))
+            return f"driver {r.nvidia_driver} is older than the ≥ {need} it needs."
+        if missing:
+            return f"your {join_words([gpu_text(g) for g in missing])} has no kernels in it."
+        return None
+    if kind == "rocm":
+        gpus = [g for g in r.gpus_of("amd") if g.gfx_arch]
+        if not gpus:
+            return "no AMD GPU was found."
+        targets = ctx.catalog.rocm_targets(backend)
+        bad = [g for g in gpus if g.gfx_arch not in targets]
+        return f"{join_words([gpu_text(g) for g in bad])} is not one of its targets." if bad else None
+    if kind == "xpu":
+        return None if any(g.discrete for g in r.gpus_of("intel")) else "no discrete Intel GPU was found."
+    return None
+
+
+def pypi_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
+    default = rel.pypi_default.get(ctx.platform)
+    if not default:
+        raise ChoiceError(
+            f"PyPI has no torch {rel.version} for {ctx.platform}: use --torch-source pytorch."
+        )
+    backend = "cpu" if default == "mps" and ctx.platform == "macos-x86_64" else default
+    if ctx.choices.backend not in ("auto", backend) and not (
+        default == "mps" and ctx.choices.backend == "cpu"
+    ):
+        raise ChoiceError(
+            f"PyPI carries only the {default} build of torch {rel.version} for {ctx.platform}: "
+            f"use --torch-source pytorch for {ctx.choices.backend}."
+        )
+    if ctx.choices.backend == "cpu":
+        backend = "cpu"
+    build = Build(
+        backend,
+        default,
+        reasons=[f"{default}: the build PyPI serves for {ctx.platform} (--torch-source pypi)."],
+    )
+    if ctx.choices.backend == "auto":
+        best = auto_build(ctx, rel, variants)
+        if best.backend != backend and not (best.backend == "mps" and default == "mps"):
+            build.warnings.append(
+                f"PyPI's build is {default}, but this machine is best served by {best.backend}: "
+                f"{' '.join(best.reasons + best.warnings)} Use --torch-source pytorch to get it."
+            )
+            if best.backend == "cpu" and variant_kind(default) == "cuda":
+                build.warnings.append(
+                    f"The {default} build will run on the CPU here and downloads about "
+                    f"{ctx.catalog.size_mib(default)[0] // 1024} GB of CUDA libraries."
+                )
+    return build
+
+
+def folder_build(ctx: PlanContext, rel: Release, version: str) -> Build:
+    wheels = folder_wheels(ctx, version)
+    have = sorted({f.variant or ("mps" if ctx.platform == "macos-arm64" else "cpu") for f in wheels})
+    backend = ctx.choices.backend
+    if backend != "auto":
+        want = "mps" if backend in ("mps", "cpu") and ctx.platform == "macos-arm64" else backend
+        if want not in have:
+            raise ChoiceError(
+                f"The wheel folder {ctx.folder} has no {backend} build of torch {version}; it has {', '.join(have)}."
+            )
+        build = Build(
+            backend, want, reasons=[f"{backend} as asked, from the wheel folder {ctx.folder}."]
+        )
+        problem = machine_cannot_use(ctx, rel, backend)
+        if problem:
+            build.warnings.append(f"This machine cannot use the {backend} build: {problem}")
+        return build
+    best = auto_build(ctx, rel, ctx.catalog.variants(rel, ctx.platform))
+    variant = best.variant if best.variant in have else have[0]
+    chosen = "cpu" if variant == "mps" and best.backend == "cpu" else variant
+    build = Build(
+        chosen,
+        variant,
+        reasons=[f"{chosen}: the build of torch {version} in the wheel folder {ctx.folder}."],
+    )
+    if variant != best.variant:
+        build.warnings.append(
+            f"The wheel folder holds only the {', '.join(have)} build of torch {version}, but this machine would "
+            f"use {best.backend} ({' '.join(best.reasons)}). Planned: {chosen} from the folder."
+        )
+    else:
+        build.reasons += best.reasons
+        build.warnings += best.warnings
+    return build

@@ -1,0 +1,43 @@
+"""What every planning rule reads (the machine, the request, the catalog) and what it adds to (reasons,
+warnings, decisions). One PlanContext per make_plan call; rules are functions over it (docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from installer.core.catalog import Catalog, WheelFacts, platform_key
+from installer.core.plan import Choices
+from installer.core.report import SystemReport
+
+DEFAULT_SOURCE_REPO = "https://github.com/pytorch/pytorch"
+TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
+SOURCE_MIN_FREE_MIB = 15 * 1024
+INSTALL_RETRIES = 2
+MINIFORGE_URL = "https://conda-forge.org/download/"
+MIN_VC_RUNTIME = "14.40"
+JETSON_HELP = (
+    "https://developer.nvidia.com/embedded/jetson-linux (NVIDIA's PyTorch for Jetson: pypi.jetson-ai-lab.io)"
+)
+
+
+@dataclass
+class PlanContext:
+    report: SystemReport
+    choices: Choices
+    catalog: Catalog
+    uv: str = "uv"
+    source_repo: str = DEFAULT_SOURCE_REPO
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    folder: str | None = None  # a local wheel folder given as --torch-source
+    local_wheels: list[tuple[str, WheelFacts]] = field(default_factory=list)  # (file name, facts): torch
+    # torchvision/torchaudio wheels of a folder source, by name: the whole family comes from the folder
+    family_wheels: dict[str, list[tuple[str, WheelFacts]]] = field(default_factory=dict)
+
+    @property
+    def platform(self) -> str:
+        return platform_key(self.report.os)
+
+    @property
+    def windows(self) -> bool:
+        return self.report.os.name == "windows"

@@ -1,0 +1,169 @@
+"""Which Python: an interpreter on this machine that the release supports, or one uv provisions."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from installer.core.catalog import (
+    Release,
+)
+from installer.core.plan import ChoiceError
+from installer.core.planner.context import (
+    PlanContext,
+)
+from installer.core.report import PythonInfo
+from installer.core.versions import version_tuple
+
+
+def pick_python(ctx: PlanContext, rel: Release) -> tuple[str, str | None]:
+    """(minor "3.12", interpreter path or None when one is provisioned)."""
+    c = ctx.choices
+    rng = rel.python_range(ctx.platform)
+    where = f"PyTorch {rel.version}" + (
+        f" on {ctx.platform}" if rel.python_by_platform.get(ctx.platform) else ""
+    )
+    folder_pythons: set[str] | None = None
+    if ctx.folder:
+        folder_pythons = {p for _n, f in ctx.local_wheels for p in f.pythons}
+    if c.python and not re.fullmatch(r"\d+\.\d+", c.python):
+        return python_from_path(ctx, c.python, rel, where)
+    wanted = c.python
+    if wanted is not None and not rng.supports(wanted):
+        raise ChoiceError(
+            f"{where} supports Python {rng.text()}; {wanted} is outside that range: "
+            f"choose --python {rng.max} or another torch version."
+        )
+    if c.method == "conda":
+        minor = wanted or ("3.12" if rng.supports("3.12") else rng.max)
+        ctx.reasons.append(
+            f"Python {minor} inside the conda environment"
+            + (" (as asked)." if wanted else " (well supported by conda-forge and by this PyTorch).")
+        )
+        return minor, None
+    candidates = usable_pythons(ctx, rng, folder_pythons)
+    if wanted:
+        candidates = [p for p in candidates if p.minor == wanted]
+    if candidates:
+        best = candidates[0]
+        tag = "free-threaded " if best.free_threaded else ""
+        ctx.reasons.append(
+            f"Python {best.version} ({tag}{best.executable}): the newest Python on this machine that "
+            f"{where} supports ({rng.text()})."
+            if not wanted
+            else f"Python {best.version} ({best.executable}) as asked."
+        )
+        if best.free_threaded:
+            ctx.warnings.append(
+                "The only fitting Python is free-threaded (no GIL): PyTorch's support for it is experimental."
+            )
+        if ctx.choices.engine == "pip" and (best.has_venv is False or best.has_ensurepip is False):
+            raise ChoiceError(
+                f"Python {best.version} at {best.executable} cannot create virtual environments (venv/ensurepip "
+                "missing, e.g. Debian's python3-venv package): use --engine uv or install that package."
+            )
+        return best.minor, best.executable
+    # No interpreter fits: provision one.
+    minor = wanted or provision_minor(ctx, rng, folder_pythons)
+    if ctx.choices.engine == "pip" and c.method != "conda":
+        raise ChoiceError(
+            f"No Python {wanted or rng.text()} that {where} supports was found, and the pip engine cannot "
+            f"download one: use --engine uv (it fetches a managed Python {minor}) or install Python {minor}."
+        )
+    explain_no_python(ctx, rng)
+    ctx.reasons.append(
+        f"No Python on this machine fits {where} ({rng.text()}), so uv downloads a managed CPython {minor} "
+        "(python-build-standalone) for the environment; nothing else on the system changes."
+    )
+    return minor, None
+
+
+def provision_minor(ctx: PlanContext, rng: Any, folder_pythons: set[str] | None) -> str:
+    for minor in rng.stable_minors():
+        if folder_pythons is None or minor in folder_pythons:
+            return str(minor)
+    return str(rng.max)
+
+
+def explain_no_python(ctx: PlanContext, rng: Any) -> None:
+    seen = ctx.report.usable_pythons()
+    if not seen:
+        return
+    listed = ", ".join(sorted({p.version for p in seen}))
+    thirty_two = [p for p in seen if p.bits == 32]
+    if thirty_two:
+        ctx.warnings.append(
+            f"32-bit Python found ({thirty_two[0].executable}): PyTorch has no 32-bit builds; use a 64-bit Python."
+        )
+    ctx.reasons.append(
+        f"Pythons found here ({listed}) are outside the supported range {rng.text()} or unusable."
+    )
+
+
+def usable_pythons(ctx: PlanContext, rng: Any, folder_pythons: set[str] | None) -> list[PythonInfo]:
+    out = []
+    for p in ctx.report.usable_pythons():
+        if p.implementation != "cpython" or p.bits != 64:
+            continue
+        if p.arch != ctx.report.os.arch:
+            continue  # e.g. an x86_64 Python under Rosetta or Windows' emulation
+        ok = rng.supports(p.minor, p.free_threaded)
+        if not ok and ctx.choices.torch_source != "pypi":
+            # Experimental Pythons (3.15 for 2.13) exist only on download.pytorch.org.
+            ok = rng.supports(p.minor, p.free_threaded, experimental=True)
+        if not ok:
+            continue
+        tag = f"{p.minor}t" if p.free_threaded else p.minor
+        if folder_pythons is not None and tag not in folder_pythons:
+            continue
+        out.append(p)
+
+    def key(p: PythonInfo) -> tuple[Any, ...]:
+        experimental = f"{p.minor}{'t' if p.free_threaded else ''}" in rng.experimental
+        return (
+            p.free_threaded,
+            experimental,
+            p.is_venv,
+            [-x for x in version_tuple(p.minor)],
+            p.source == "conda",
+        )
+
+    return sorted(out, key=key)
+
+
+def python_from_path(ctx: PlanContext, path: str, rel: Release, where: str) -> tuple[str, str | None]:
+    rng = rel.python_range(ctx.platform)
+    target = os.path.normcase(os.path.abspath(os.path.expanduser(path)))
+    real = os.path.normcase(os.path.realpath(target))
+    # The path detection recorded; else the same file under another name (…/python3.11 is …/python3).
+    exact = [p for p in ctx.report.pythons if os.path.normcase(os.path.abspath(p.executable)) == target]
+    same = [p for p in ctx.report.pythons if os.path.normcase(os.path.realpath(p.executable)) == real]
+    if exact or same:
+        p = (exact or same)[0]
+        # a link's target may also be a venv's base: run what was asked for, with the facts detection found
+        executable = p.executable if exact else str(Path(path).expanduser().absolute())
+        if not p.usable:
+            raise ChoiceError(f"The Python at {path} cannot be used: {p.problem or 'it did not run'}.")
+        if p.bits != 64:
+            raise ChoiceError(f"The Python at {path} is 32-bit; PyTorch needs a 64-bit Python.")
+        if not rng.supports(p.minor, p.free_threaded, experimental=True):
+            raise ChoiceError(
+                f"{where} supports Python {rng.text()}; the Python at {path} is {p.version}: "
+                f"choose another interpreter or --python {rng.max}."
+            )
+        ctx.reasons.append(f"Python {p.version} ({executable}) as asked.")
+        return p.minor, executable
+    m = re.search(r"python(\d+\.\d+)", Path(path).name)
+    if m and not rng.supports(m.group(1), experimental=True):
+        raise ChoiceError(
+            f"{where} supports Python {rng.text()}; {path} looks like Python {m.group(1)}: "
+            f"choose another interpreter or --python {rng.max}."
+        )
+    minor = m.group(1) if m else rng.max
+    ctx.warnings.append(
+        f"Torch Setup did not inspect {path} during detection; make sure it is a 64-bit Python {rng.text()}."
+    )
+    ctx.reasons.append(f"Python at {path} as asked.")
+    return minor, str(Path(path).expanduser().absolute())
