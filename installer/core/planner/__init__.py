@@ -10,9 +10,11 @@ from pathlib import Path
 
 from installer.core.catalog import Catalog
 from installer.core.plan import ChoiceError, Choices, Plan
+from installer.core.planner import decisions
 from installer.core.planner.build import pick_build
 from installer.core.planner.context import DEFAULT_SOURCE_REPO, MINIFORGE_URL, PlanContext
-from installer.core.planner.env import env_path
+from installer.core.planner.decisions import decide
+from installer.core.planner.env import env_path, env_why
 from installer.core.planner.fit import arch_covers, dedupe, gpu_family
 from installer.core.planner.options import MethodOption, method_options
 from installer.core.planner.preflight import preflight
@@ -70,6 +72,7 @@ def _plan(ctx: PlanContext) -> Plan:
     build = pick_build(ctx, release, version, python)
     if c.method == "source":
         build = source_build(ctx, build)
+    decide(ctx, "backend", build.backend, build.why, build.label)
     ctx.reasons += build.reasons
     ctx.warnings += build.warnings
     env = env_path(ctx, release, build)
@@ -91,6 +94,9 @@ def _plan(ctx: PlanContext) -> Plan:
     else:
         pip_steps(ctx, plan, release, version, build, env)
     preflight(ctx, plan, release, build)
-    plan.reasons = dedupe(ctx.reasons)
+    decide(ctx, "method", c.method, "as asked." if c.method != "pip" else "the default: a virtual environment.")
+    decide(ctx, "env", str(env), env_why(ctx))
+    plan.decisions = list(ctx.decisions)
+    plan.reasons = decisions.reasons(ctx.decisions, ctx.reasons)
     plan.warnings = dedupe(ctx.warnings)
     return plan

@@ -45,7 +45,8 @@ def auto_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
         return Build(
             "cpu",
             "cpu",
-            reasons=["CPU build: PyTorch's own wheels do not support Jetson's integrated GPU."],
+            why="PyTorch's own wheels do not support Jetson's integrated GPU.",
+            label="CPU build",
             warnings=[
                 f"This is an NVIDIA Jetson ({what}, JetPack {r.os.jetpack or 'unknown'}): PyTorch's wheels do not "
                 f"serve Jetson. For the GPU use NVIDIA's Jetson builds: {JETSON_HELP}. Planned: the CPU build."
@@ -69,12 +70,13 @@ def auto_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
             return build
     if not notes:
         return Build(
-            "cpu", "cpu", reasons=["CPU build: no GPU that PyTorch can use was found on this machine."]
+            "cpu", "cpu", why="no GPU that PyTorch can use was found on this machine.", label="CPU build"
         )
     return Build(
         "cpu",
         "cpu",
-        reasons=["CPU build, because no GPU build fits this machine (see the warnings)."],
+        why="no GPU build fits this machine (see the warnings).",
+        label="CPU build",
         warnings=notes,
     )
 
@@ -88,7 +90,7 @@ def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend:
                 "MPS needs an Apple Silicon Mac; Intel Macs run PyTorch on the CPU: use --backend cpu."
             )
         build = Build(
-            backend, "mps" if plat == "macos-arm64" else "cpu", reasons=[f"{backend} as asked."]
+            backend, "mps" if plat == "macos-arm64" else "cpu", why="as asked."
         )
         if backend == "mps" and version_tuple(ctx.report.os.version) < (12, 3):
             build.warnings.append("MPS needs macOS 12.3 or newer; this Mac will run PyTorch on the CPU.")
@@ -106,9 +108,8 @@ def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend:
         raise ChoiceError(
             f"PyTorch {rel.version} has no {backend} build for {plat}; its builds there are {shown}."
         )
-    reason = f"{backend} as asked."
     problem = machine_cannot_use(ctx, rel, backend)
-    build = Build(backend, backend, reasons=[reason])
+    build = Build(backend, backend, why="as asked.")
     if problem:
         build.warnings.append(
             f"This machine cannot use the {backend} build: {problem} Planned anyway as asked (e.g. for another "
@@ -168,14 +169,15 @@ def pypi_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
     build = Build(
         backend,
         default,
-        reasons=[f"{default}: the build PyPI serves for {ctx.platform} (--torch-source pypi)."],
+        why=f"the build PyPI serves for {ctx.platform} (--torch-source pypi).",
+        label=default,
     )
     if ctx.choices.backend == "auto":
         best = auto_build(ctx, rel, variants)
         if best.backend != backend and not (best.backend == "mps" and default == "mps"):
             build.warnings.append(
                 f"PyPI's build is {default}, but this machine is best served by {best.backend}: "
-                f"{' '.join(best.reasons + best.warnings)} Use --torch-source pytorch to get it."
+                f"{' '.join(best.sentences() + best.warnings)} Use --torch-source pytorch to get it."
             )
             if best.backend == "cpu" and variant_kind(default) == "cuda":
                 build.warnings.append(
@@ -196,7 +198,7 @@ def folder_build(ctx: PlanContext, rel: Release, version: str) -> Build:
                 f"The wheel folder {ctx.folder} has no {backend} build of torch {version}; it has {', '.join(have)}."
             )
         build = Build(
-            backend, want, reasons=[f"{backend} as asked, from the wheel folder {ctx.folder}."]
+            backend, want, why=f"as asked, from the wheel folder {ctx.folder}."
         )
         problem = machine_cannot_use(ctx, rel, backend)
         if problem:
@@ -208,14 +210,14 @@ def folder_build(ctx: PlanContext, rel: Release, version: str) -> Build:
     build = Build(
         chosen,
         variant,
-        reasons=[f"{chosen}: the build of torch {version} in the wheel folder {ctx.folder}."],
+        why=f"the build of torch {version} in the wheel folder {ctx.folder}.",
     )
     if variant != best.variant:
         build.warnings.append(
             f"The wheel folder holds only the {', '.join(have)} build of torch {version}, but this machine would "
-            f"use {best.backend} ({' '.join(best.reasons)}). Planned: {chosen} from the folder."
+            f"use {best.backend} ({' '.join(best.sentences())}). Planned: {chosen} from the folder."
         )
     else:
-        build.reasons += best.reasons
+        build.reasons += best.sentences()
         build.warnings += best.warnings
     return build

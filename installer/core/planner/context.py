@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from installer.core.catalog import Catalog, WheelFacts, platform_key
-from installer.core.plan import Choices
+from installer.core.plan import Choices, Decision
 from installer.core.report import SystemReport
 
 DEFAULT_SOURCE_REPO = "https://github.com/pytorch/pytorch"
@@ -27,8 +27,9 @@ class PlanContext:
     catalog: Catalog
     uv: str = "uv"
     source_repo: str = DEFAULT_SOURCE_REPO
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # notes: reasons that are not a Decision
     warnings: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     folder: str | None = None  # a local wheel folder given as --torch-source
     local_wheels: list[tuple[str, WheelFacts]] = field(default_factory=list)  # (file name, facts): torch
     # torchvision/torchaudio wheels of a folder source, by name: the whole family comes from the folder

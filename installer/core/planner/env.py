@@ -23,6 +23,15 @@ def env_path(ctx: PlanContext, rel: Release, build: Build) -> Path:
     return safepath.canonical(paths.default_env_root() / name)
 
 
+def env_why(ctx: PlanContext) -> str:
+    c = ctx.choices
+    if c.env:
+        return "the folder you gave."
+    if c.env_name:
+        return "the name you gave, under the default environments folder."
+    return "the default name (torch-<release>-<backend>) under the default environments folder."
+
+
 def env_python_path(ctx: PlanContext, env: Path, conda: bool = False) -> str:
     if ctx.windows:
         p = PureWindowsPath(str(env))

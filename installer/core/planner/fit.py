@@ -8,6 +8,8 @@ from installer.core.catalog import (
     Catalog,
     Release,
 )
+from installer.core.plan import Decision
+from installer.core.planner.decisions import render
 from installer.core.report import GPUInfo
 from installer.core.versions import version_tuple
 
@@ -90,8 +92,17 @@ def join_words(items: list[str]) -> str:
 class Build:
     backend: str  # what verification must see: cpu, cu130, rocm7.2, xpu, mps
     variant: str  # the wheel variant (index name): same as backend, except "mps"/"cpu" on macOS
-    reasons: list[str] = field(default_factory=list)
+    why: str = ""  # the reason for the backend decision, a clause
+    label: str = ""  # how the choice reads as a subject ("CPU build"); empty = the backend
+    reasons: list[str] = field(default_factory=list)  # further notes
     warnings: list[str] = field(default_factory=list)
+
+    def decision(self) -> Decision:
+        return Decision("backend", self.backend, self.why, self.label)
+
+    def sentences(self) -> list[str]:
+        """The decision and its notes as a person reads them (for a warning that quotes this build)."""
+        return [render(self.decision()), *self.reasons]
 
 
 def prefer_verified(rel: Release, variants: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from installer.core.plan import ChoiceError
 from installer.core.planner.context import (
     PlanContext,
 )
+from installer.core.planner.decisions import decide
 from installer.core.planner.sources import folder_versions
 from installer.core.versions import version_tuple
 
@@ -37,9 +38,7 @@ def pick_release(ctx: PlanContext) -> tuple[Release, str]:
         rel = cat.release("nightly")
         if not rel.variants.get(plat):
             raise ChoiceError(f"PyTorch publishes no nightly builds for {plat}.")
-        ctx.reasons.append(
-            "Nightly build as asked: a pre-release built every night, newer than any release."
-        )
+        decide(ctx, "release", "nightly", "as asked: a pre-release built every night, newer than any release.")
         return rel, "nightly"
     if ctx.folder and c.torch == "latest":
         found = folder_versions(ctx)
@@ -52,9 +51,7 @@ def pick_release(ctx: PlanContext) -> tuple[Release, str]:
             rel = cat.release(".".join(version.split(".")[:2]))
         except CatalogError as exc:
             raise ChoiceError(str(exc)) from None
-        ctx.reasons.append(
-            f"torch {version}: the newest torch for this machine in the wheel folder {ctx.folder}."
-        )
+        decide(ctx, "release", version, f"the newest torch for this machine in the wheel folder {ctx.folder}.")
         return rel, version
     if c.torch == "latest":
         return latest_for_platform(ctx)
@@ -73,7 +70,7 @@ def pick_release(ctx: PlanContext) -> tuple[Release, str]:
             f"The wheel folder {ctx.folder} has no torch {version} wheel for {plat}; "
             f"it has {', '.join(folder_versions(ctx)) or 'none'}."
         )
-    ctx.reasons.append(f"torch {version}: the version you asked for.")
+    decide(ctx, "release", version, "the version you asked for.")
     return rel, version
 
 
@@ -85,8 +82,8 @@ def latest_for_platform(ctx: PlanContext) -> tuple[Release, str]:
         conda_ok = [r for r in candidates if r.conda_forge.get("available") is True]
         if conda_ok and conda_ok[0] is not candidates[0]:
             rel = conda_ok[0]
-            ctx.reasons.append(
-                f"torch {rel.version}: the newest release conda-forge is known to carry "
+            decide(
+                ctx, "release", rel.version, "the newest release conda-forge is known to carry "
                 f"(PyTorch's newest is {newest.version}; conda-forge builds lag behind)."
             )
             return rel, rel.version
@@ -94,17 +91,17 @@ def latest_for_platform(ctx: PlanContext) -> tuple[Release, str]:
         raise ChoiceError(f"PyTorch publishes no builds for {plat}.")
     rel = candidates[0]
     if rel is newest:
-        ctx.reasons.append(f"torch {rel.version}: the newest release.")
+        decide(ctx, "release", rel.version, "the newest release.")
     elif plat == "macos-x86_64":
-        ctx.reasons.append(
-            f"torch {rel.version}: PyTorch stopped publishing Intel Mac (macOS x86_64) builds after 2.2.2, "
+        decide(
+            ctx, "release", rel.version, "PyTorch stopped publishing Intel Mac (macOS x86_64) builds after 2.2.2, "
             f"so this is the newest one for this Mac (the newest release is {newest.version})."
         )
     elif plat not in newest.platforms():
-        ctx.reasons.append(f"torch {rel.version}: the newest release with builds for {plat}.")
+        decide(ctx, "release", rel.version, f"the newest release with builds for {plat}.")
     else:
-        ctx.reasons.append(
-            f"torch {rel.version}: the newest release whose Linux wheels fit this system's glibc "
+        decide(
+            ctx, "release", rel.version, "the newest release whose Linux wheels fit this system's glibc "
             f"{ctx.report.os.glibc} (torch 2.7 and newer need glibc 2.28)."
         )
     return rel, rel.version

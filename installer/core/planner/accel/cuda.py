@@ -59,11 +59,9 @@ def nvidia_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list
     for v in cuda_variants:
         driver_bad, missing = cuda_problems(ctx, rel, v, gpus)
         if not driver_bad and not missing:
-            reasons = [
-                f"{v}: the newest CUDA build of torch {rel.version} that fits your {names} and driver "
-                f"{ctx.report.nvidia_driver}."
-            ]
-            reasons += why_not_newer(ctx, rejected)
+            why = (f"the newest CUDA build of torch {rel.version} that fits your {names} and driver "
+                   f"{ctx.report.nvidia_driver}.")
+            reasons = why_not_newer(ctx, rejected)
             warnings = []
             if unknown:
                 warnings.append(
@@ -74,7 +72,7 @@ def nvidia_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list
                 reasons.append(
                     "Inside a container: the GPU and driver seen here are those passed in by the host."
                 )
-            return Build(v, v, reasons=reasons, warnings=warnings)
+            return Build(v, v, why=why, reasons=reasons, warnings=warnings)
         rejected.append((v, driver_bad, missing))
     notes.append(no_cuda_text(ctx, rel, rejected, gpus))
     return None

@@ -17,21 +17,20 @@ def mac_build(ctx: PlanContext, rel: Release) -> Build:
         return Build(
             "cpu",
             "cpu",
-            reasons=["CPU build: PyTorch has no GPU support on Intel Macs."],
+            why="PyTorch has no GPU support on Intel Macs.", label="CPU build",
         )
     mac = version_tuple(ctx.report.os.version) or (0,)
     if mac >= (12, 3):
         return Build(
             "mps",
             "mps",
-            reasons=["Apple Silicon: the standard macOS wheel uses the GPU through Metal (MPS)."],
+            why="the standard macOS wheel uses the GPU through Metal (MPS).", label="Apple Silicon",
         )
     return Build(
         "cpu",
         "mps",
-        reasons=[
-            "The standard macOS wheel, on the CPU: the Metal (MPS) GPU backend needs macOS 12.3 or newer."
-        ],
+        why="the Metal (MPS) GPU backend needs macOS 12.3 or newer.",
+        label="The standard macOS wheel, on the CPU",
         warnings=[
             f"macOS {ctx.report.os.version} is too old for MPS: update macOS to 12.3+ to use the GPU."
         ],

@@ -40,9 +40,7 @@ def amd_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list[GP
             return Build(
                 v,
                 v,
-                reasons=[
-                    f"{v}: the newest ROCm build of torch {rel.version} with kernels for your {names}."
-                ],
+                why=f"the newest ROCm build of torch {rel.version} with kernels for your {names}.",
             )
     targets = ctx.catalog.rocm_targets(rocm[0])
     bad = [g for g in usable if g.gfx_arch not in targets]

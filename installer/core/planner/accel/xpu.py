@@ -35,7 +35,7 @@ def intel_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list[
     return Build(
         "xpu",
         "xpu",
-        reasons=[f"xpu: your {names} is a discrete Intel GPU, which PyTorch's XPU build uses."],
+        why=f"your {names} is a discrete Intel GPU, which PyTorch's XPU build uses.",
         warnings=[
             "The XPU build needs Intel's GPU driver (Level Zero) installed; Torch Setup does not install it."
         ],

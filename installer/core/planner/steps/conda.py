@@ -16,6 +16,7 @@ from installer.core.planner.context import (
     INSTALL_RETRIES,
     PlanContext,
 )
+from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
 from installer.core.planner.fit import Build
 from installer.core.planner.packages import packages
@@ -78,7 +79,7 @@ def conda_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build:
         )
     )
     plan.torch_index = "conda-forge"
-    ctx.reasons.append(f"conda via {flavor} ({exe}), conda-forge only.")
+    decide(ctx, "source", "conda-forge", f"conda-forge only, installed by {flavor} ({exe}).", "Packages")
     if ctx.choices.jupyter:
         kernel_step(ctx, plan, rel, version, build, env, plan.env_python)
     verify_step(ctx, plan, plan.env_python, family)

@@ -15,6 +15,7 @@ from installer.core.planner.context import (
     INSTALL_RETRIES,
     PlanContext,
 )
+from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
 from installer.core.planner.fit import Build
 from installer.core.planner.packages import packages
@@ -75,6 +76,7 @@ def pip_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: B
         where = f"the wheel folder {ctx.folder}"
     else:
         where = "PyPI" if c.torch_source == "pypi" else f"PyTorch's {build.variant} index"
+    decide(ctx, "source", plan.torch_index or "pypi", f"the torch family comes from {where}.", "Packages")
     # Index strategy. Step 1 takes the torch family from ONE place: PyTorch's index for the
     # backend (--index-url replaces the default index, so a look-alike package on PyPI can never
     # win, the torchtriton lesson; with uv, --extra-index-url would even be searched FIRST and

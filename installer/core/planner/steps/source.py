@@ -14,6 +14,7 @@ from installer.core.planner.context import (
     SOURCE_MIN_FREE_MIB,
     PlanContext,
 )
+from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
 from installer.core.planner.fit import Build, parse_cc
 from installer.core.planner.sources import net_args
@@ -46,14 +47,19 @@ def source_build(ctx: PlanContext, build: Build) -> Build:
             )
         build.warnings.append("ROCm (hipcc) was not found, so this source build is CPU-only.")
         use_rocm = False
+    before = build.backend
     if use_cuda:
         nv = version_tuple(tools.nvcc.version if tools.nvcc else None) or (12, 6)
         build.backend = f"cu{nv[0]}{nv[1] if len(nv) > 1 else 0}"
+        build.why = f"built from source with the CUDA toolkit found here (nvcc {tools.nvcc.version if tools.nvcc else '?'})."
     elif use_rocm:
         rv = version_tuple(r.rocm_version) or (0, 0)
         build.backend = f"rocm{rv[0]}.{rv[1] if len(rv) > 1 else 0}"
+        build.why = f"built from source with the ROCm found here ({r.rocm_version or 'version unknown'})."
     elif build.backend != "mps":
         build.backend = "cpu"
+        if before != "cpu":
+            build.why, build.label = "built from source without a GPU toolkit (see the warnings).", "CPU build"
     build.variant = build.backend
     return build
 
@@ -182,6 +188,7 @@ def source_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build
     )
     plan.packages = [f"torch=={version}" if not rel.nightly else "torch"]
     plan.torch_index = ctx.source_repo
+    decide(ctx, "source", ctx.source_repo, f"PyTorch's source code from {ctx.source_repo}, compiled here.", "Packages")
     ctx.reasons.append(
         f"Build from source: PyTorch {version} from {ctx.source_repo}"
         + (" with CUDA" if use_cuda else " with ROCm" if use_rocm else " for the CPU")
