@@ -7,17 +7,17 @@ from installer.core.catalog import (
     variant_kind,
 )
 from installer.core.plan import ChoiceError
-from installer.core.planner.accel.cuda import cuda_problems, driver_os, nvidia_build
+from installer.core.planner.accel import fit
+from installer.core.planner.accel.cuda import jetson_kind, nvidia_build
 from installer.core.planner.accel.mps import mac_build
 from installer.core.planner.accel.rocm import amd_build
 from installer.core.planner.accel.xpu import intel_build
 from installer.core.planner.context import (
-    JETSON_HELP,
     PlanContext,
 )
-from installer.core.planner.fit import Build, gpu_text, join_words
+from installer.core.planner.facts import hardware
+from installer.core.planner.fit import Build, gpu_text
 from installer.core.planner.sources import folder_wheels
-from installer.core.versions import version_tuple
 
 
 def pick_build(ctx: PlanContext, rel: Release, version: str, python: str) -> Build:
@@ -39,7 +39,7 @@ def auto_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
     plat = ctx.platform
     if plat.startswith("macos"):
         return mac_build(ctx, rel)
-    if r.os.tegra:
+    if jetson_kind(ctx) == "tegra":
         jet = r.gpus_of("nvidia")
         what = gpu_text(jet[0]) if jet else "its integrated GPU"
         return Build(
@@ -49,7 +49,8 @@ def auto_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
             label="CPU build",
             warnings=[
                 f"This is an NVIDIA Jetson ({what}, JetPack {r.os.jetpack or 'unknown'}): PyTorch's wheels do not "
-                f"serve Jetson. For the GPU use NVIDIA's Jetson builds: {JETSON_HELP}. Planned: the CPU build."
+                f"serve Jetsons before Thor (JetPack 7). For the GPU use NVIDIA's Jetson builds: {hardware().jetson_help}. "
+                "Planned: the CPU build."
             ],
         )
     nvidia = r.gpus_of("nvidia")
@@ -58,6 +59,11 @@ def auto_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
     notes: list[str] = []
     if nvidia:
         build = nvidia_build(ctx, rel, variants, nvidia, notes)
+        if build and jetson_kind(ctx) == "sbsa":
+            build.reasons.append(
+                f"This Jetson (JetPack {r.os.jetpack or '7+'}) runs NVIDIA's ARM-server (SBSA) CUDA stack, so "
+                "PyTorch's standard aarch64 CUDA wheels serve it."
+            )
         if build:
             return build
     if amd:
@@ -92,8 +98,9 @@ def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend:
         build = Build(
             backend, "mps" if plat == "macos-arm64" else "cpu", why="as asked."
         )
-        if backend == "mps" and version_tuple(ctx.report.os.version) < (12, 3):
-            build.warnings.append("MPS needs macOS 12.3 or newer; this Mac will run PyTorch on the CPU.")
+        verdict = fit(ctx, rel, "mps")
+        if backend == "mps" and not verdict.ok:
+            build.warnings.append(f"{verdict.why} This Mac will run PyTorch on the CPU.")
         return build
     if backend == "mps":
         raise ChoiceError(
@@ -121,33 +128,9 @@ def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend:
 
 
 def machine_cannot_use(ctx: PlanContext, rel: Release, backend: str) -> str | None:
-    kind = variant_kind(backend)
-    r = ctx.report
-    if kind == "cuda":
-        gpus = r.gpus_of("nvidia")
-        if r.os.tegra:
-            return "this is a Jetson, which PyTorch's CUDA wheels do not serve."
-        if not gpus:
-            return "no NVIDIA GPU was found."
-        if not r.nvidia_driver:
-            return "no NVIDIA driver was detected."
-        driver_bad, missing = cuda_problems(ctx, rel, backend, gpus)
-        if driver_bad:
-            need = ctx.catalog.min_driver(backend, driver_os(ctx))
-            return f"driver {r.nvidia_driver} is older than the ≥ {need} it needs."
-        if missing:
-            return f"your {join_words([gpu_text(g) for g in missing])} has no kernels in it."
-        return None
-    if kind == "rocm":
-        gpus = [g for g in r.gpus_of("amd") if g.gfx_arch]
-        if not gpus:
-            return "no AMD GPU was found."
-        targets = ctx.catalog.rocm_targets(backend)
-        bad = [g for g in gpus if g.gfx_arch not in targets]
-        return f"{join_words([gpu_text(g) for g in bad])} is not one of its targets." if bad else None
-    if kind == "xpu":
-        return None if any(g.discrete for g in r.gpus_of("intel")) else "no discrete Intel GPU was found."
-    return None
+    """What stops this machine from using `backend` (a sentence), or None: the same fit the automatic choice uses."""
+    verdict = fit(ctx, rel, backend)
+    return None if verdict.ok else verdict.why
 
 
 def pypi_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:

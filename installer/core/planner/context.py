@@ -14,10 +14,6 @@ TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 SOURCE_MIN_FREE_MIB = 15 * 1024
 INSTALL_RETRIES = 2
 MINIFORGE_URL = "https://conda-forge.org/download/"
-MIN_VC_RUNTIME = "14.40"
-JETSON_HELP = (
-    "https://developer.nvidia.com/embedded/jetson-linux (NVIDIA's PyTorch for Jetson: pypi.jetson-ai-lab.io)"
-)
 
 
 @dataclass

@@ -88,6 +88,14 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+@dataclass(frozen=True)
+class Fit:
+    """Does a build run on this machine? `why` says what stops it (a sentence), empty when ok."""
+
+    ok: bool
+    why: str = ""
+
+
 @dataclass
 class Build:
     backend: str  # what verification must see: cpu, cu130, rocm7.2, xpu, mps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from installer.core.catalog import (
     Release,
@@ -14,6 +13,7 @@ from installer.core.planner.context import (
     TORCH_FAMILY,
     PlanContext,
 )
+from installer.core.planner.facts import hardware
 
 
 def packages(ctx: PlanContext, rel: Release, version: str) -> tuple[list[str], list[str]]:
@@ -85,13 +85,9 @@ def packages(ctx: PlanContext, rel: Release, version: str) -> tuple[list[str], l
                 ctx.warnings.append(
                     f"No torchaudio release matches torch {version}; torchaudio is left out."
                 )
-    if (
-        not nightly
-        and Version(rel.series) < Version("2.3")
-        and not any(canonicalize_name(Requirement(o).name) == "numpy" for o in others)
-    ):
-        others.append("numpy<2")
-        ctx.reasons.append(
-            f"numpy<2: torch {rel.series} was built against NumPy 1 and breaks with NumPy 2."
-        )
+    pin = None if nightly else hardware().numpy_pin(rel.series)
+    if pin and not any(canonicalize_name(Requirement(o).name) == "numpy" for o in others):
+        spec, why = pin
+        others.append(spec)
+        ctx.reasons.append(f"{spec}: torch {rel.series} {why}.")
     return specs, others

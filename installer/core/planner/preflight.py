@@ -7,15 +7,15 @@ from installer.core.catalog import (
 )
 from installer.core.plan import Plan
 from installer.core.planner.context import (
-    MIN_VC_RUNTIME,
     PlanContext,
 )
+from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build
 from installer.core.versions import version_tuple
 
 
 def preflight(ctx: PlanContext, plan: Plan, rel: Release, build: Build) -> None:
-    r = ctx.report
+    r, facts = ctx.report, hardware()
     if r.os.arch == "x86_64" and r.cpu.avx2 is False:
         ctx.warnings.append(
             "This CPU has no AVX2: PyTorch's x86 wheels run slowly on it and may stop with “Illegal instruction”."
@@ -43,20 +43,23 @@ def preflight(ctx: PlanContext, plan: Plan, rel: Release, build: Build) -> None:
         if not vc:
             ctx.warnings.append(
                 "The Microsoft Visual C++ 2015–2022 runtime (x64) was not found: torch will fail to import with "
-                "[WinError 126]. Install Microsoft's vc_redist.x64.exe (https://aka.ms/vs/17/release/vc_redist.x64.exe)."
+                f"[WinError 126]. Install Microsoft's vc_redist.x64.exe ({facts.vc_redist_url})."
             )
-        elif vc < version_tuple(MIN_VC_RUNTIME):
+        elif vc < version_tuple(facts.min_vc_runtime):
             ctx.warnings.append(
-                f"The Visual C++ runtime is {r.tools.vc_runtime}; recent PyTorch needs {MIN_VC_RUNTIME} or newer "
-                "(else “DLL load failed”): update it from https://aka.ms/vs/17/release/vc_redist.x64.exe."
+                f"The Visual C++ runtime is {r.tools.vc_runtime}; recent PyTorch needs {facts.min_vc_runtime} or newer "
+                f"(else “DLL load failed”): update it from {facts.vc_redist_url}."
             )
     if ctx.platform == "macos-x86_64":
         ctx.warnings.append(
-            "Intel Mac: PyTorch 2.2.2 (Python ≤ 3.12, CPU only) is the last release for it; newer PyTorch "
-            "needs an Apple Silicon Mac."
+            f"Intel Mac: PyTorch {facts.mac_x86_last_version} (Python ≤ {facts.mac_x86_last_python_max}, CPU "
+            "only) is the last release for it; newer PyTorch needs an Apple Silicon Mac."
         )
     if ctx.platform == "windows-arm64":
-        ctx.reasons.append("Windows on Arm: PyTorch publishes CPU builds for Python 3.11–3.13 only.")
+        ctx.reasons.append(
+            f"Windows on Arm: PyTorch {rel.version} publishes CPU builds for Python "
+            f"{rel.python_range(ctx.platform).text()} only."
+        )
     if r.os.rosetta:
         ctx.warnings.append(
             "This process runs under Rosetta 2 (x86_64 on Apple Silicon): use a native arm64 Python for PyTorch."

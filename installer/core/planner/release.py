@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from packaging.version import Version
-
 from installer.core.catalog import (
     PLATFORM_KEYS,
     CatalogError,
@@ -14,11 +12,18 @@ from installer.core.planner.context import (
     PlanContext,
 )
 from installer.core.planner.decisions import decide
+from installer.core.planner.facts import hardware
 from installer.core.planner.sources import folder_versions
 from installer.core.versions import version_tuple
 
 
 def check_platform(ctx: PlanContext) -> None:
+    os_info = ctx.report.os
+    if os_info.name == "linux" and os_info.libc == "musl":
+        raise ChoiceError(
+            f"This Linux ({os_info.distro or 'musl libc'}) uses musl, not glibc: {hardware().other_libcs} "
+            "Use a glibc distribution (Debian, Ubuntu, Fedora …) or a glibc container image."
+        )
     if ctx.platform in PLATFORM_KEYS:
         return
     os_name, arch = ctx.report.os.name, ctx.report.os.arch
@@ -94,7 +99,8 @@ def latest_for_platform(ctx: PlanContext) -> tuple[Release, str]:
         decide(ctx, "release", rel.version, "the newest release.")
     elif plat == "macos-x86_64":
         decide(
-            ctx, "release", rel.version, "PyTorch stopped publishing Intel Mac (macOS x86_64) builds after 2.2.2, "
+            ctx, "release", rel.version, "PyTorch stopped publishing Intel Mac (macOS x86_64) builds after "
+            f"{hardware().mac_x86_last_version}, "
             f"so this is the newest one for this Mac (the newest release is {newest.version})."
         )
     elif plat not in newest.platforms():
@@ -102,7 +108,7 @@ def latest_for_platform(ctx: PlanContext) -> tuple[Release, str]:
     else:
         decide(
             ctx, "release", rel.version, "the newest release whose Linux wheels fit this system's glibc "
-            f"{ctx.report.os.glibc} (torch 2.7 and newer need glibc 2.28)."
+            f"{ctx.report.os.glibc} (torch {newest.series} needs glibc {hardware().glibc_floor(newest.series)})."
         )
     return rel, rel.version
 
@@ -111,9 +117,10 @@ def not_published_text(ctx: PlanContext, rel: Release, version: str) -> str:
     plat = ctx.platform
     having = [r.series for r in ctx.catalog.releases if plat in r.platforms()]
     if plat == "macos-x86_64":
+        last = hardware()
         return (
-            f"PyTorch stopped publishing macOS x86_64 builds after 2.2.2: choose --torch 2.2 or older "
-            f"(torch {version} needs an Apple Silicon Mac)."
+            f"PyTorch stopped publishing macOS x86_64 builds after {last.mac_x86_last_version}: choose --torch "
+            f"{last.mac_x86_last_series} or older (torch {version} needs an Apple Silicon Mac)."
         )
     if not having:
         return f"PyTorch publishes no builds for {plat}."
@@ -126,15 +133,17 @@ def glibc_fits(ctx: PlanContext, rel: Release) -> bool:
     glibc = version_tuple(ctx.report.os.glibc)
     if ctx.report.os.name != "linux" or not glibc or rel.nightly:
         return True
-    # All Linux wheels are manylinux_2_28 from 2.7 on (before: manylinux2014, glibc 2.17).
-    return not (Version(rel.series) >= Version("2.7") and glibc < (2, 28))
+    floor = hardware().glibc_floor(rel.series)
+    return floor is None or glibc >= version_tuple(floor)
 
 
 def check_glibc(ctx: PlanContext, rel: Release) -> None:
     if not glibc_fits(ctx, rel):
+        fitting = [r.series for r in ctx.catalog.releases if not r.nightly and glibc_fits(ctx, r)]
+        instead = f"choose --torch {fitting[0]} or use a newer Linux" if fitting else "use a newer Linux"
         raise ChoiceError(
-            f"PyTorch {rel.series} needs glibc 2.28 or newer but this Linux has glibc {ctx.report.os.glibc}: "
-            "choose --torch 2.6 or use a newer Linux."
+            f"PyTorch {rel.series} needs glibc {hardware().glibc_floor(rel.series)} or newer but this Linux has "
+            f"glibc {ctx.report.os.glibc}: {instead}."
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from installer.core.catalog import (
     Release,
     variant_kind,
@@ -9,8 +11,10 @@ from installer.core.catalog import (
 from installer.core.planner.context import (
     PlanContext,
 )
+from installer.core.planner.facts import hardware
 from installer.core.planner.fit import (
     Build,
+    Fit,
     arch_covers,
     cuda_line,
     driver_ok,
@@ -20,6 +24,39 @@ from installer.core.planner.fit import (
 )
 from installer.core.report import GPUInfo
 from installer.core.versions import version_tuple
+
+
+def jetson_kind(ctx: PlanContext) -> str | None:
+    """None off Jetson; "sbsa" for a Jetson on the ARM-server CUDA stack (Thor, JetPack 7: PyTorch's own
+    aarch64 CUDA wheels serve it); "tegra" for older Jetsons, which need NVIDIA's own builds."""
+    r = ctx.report
+    if not r.os.tegra:
+        return None
+    facts = hardware()
+    match = re.match(r"R?(\d+)", r.os.jetpack or "")
+    if match and int(match.group(1)) >= facts.jetson_sbsa_from_l4t:
+        return "sbsa"
+    if any(g.compute_capability in facts.jetson_sbsa_ccs for g in r.gpus_of("nvidia")):
+        return "sbsa"
+    return "tegra"
+
+
+def fit(ctx: PlanContext, rel: Release, variant: str) -> Fit:
+    r = ctx.report
+    gpus = r.gpus_of("nvidia")
+    if jetson_kind(ctx) == "tegra":
+        return Fit(False, "this is a Jetson on JetPack 6 or older, which PyTorch's CUDA wheels do not serve.")
+    if not gpus:
+        return Fit(False, "no NVIDIA GPU was found.")
+    if not r.nvidia_driver:
+        return Fit(False, "no NVIDIA driver was detected.")
+    driver_bad, missing = cuda_problems(ctx, rel, variant, gpus)
+    if driver_bad:
+        need = ctx.catalog.min_driver(variant, driver_os(ctx))
+        return Fit(False, f"driver {r.nvidia_driver} is older than the ≥ {need} it needs.")
+    if missing:
+        return Fit(False, f"your {join_words([gpu_text(g) for g in missing])} has no kernels in it.")
+    return Fit(True)
 
 
 def driver_os(ctx: PlanContext) -> str:

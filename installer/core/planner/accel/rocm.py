@@ -9,8 +9,17 @@ from installer.core.catalog import (
 from installer.core.planner.context import (
     PlanContext,
 )
-from installer.core.planner.fit import Build, gpu_text, join_words, prefer_verified
+from installer.core.planner.fit import Build, Fit, gpu_text, join_words, prefer_verified
 from installer.core.report import GPUInfo
+
+
+def fit(ctx: PlanContext, variant: str) -> Fit:
+    gpus = [g for g in ctx.report.gpus_of("amd") if g.gfx_arch]
+    if not gpus:
+        return Fit(False, "no AMD GPU was found.")
+    targets = ctx.catalog.rocm_targets(variant)
+    bad = [g for g in gpus if g.gfx_arch not in targets]
+    return Fit(False, f"{join_words([gpu_text(g) for g in bad])} is not one of its targets.") if bad else Fit(True)
 
 
 def amd_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list[GPUInfo], notes: list[str]

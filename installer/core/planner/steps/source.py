@@ -16,6 +16,7 @@ from installer.core.planner.context import (
 )
 from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
+from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build, parse_cc
 from installer.core.planner.sources import net_args
 from installer.core.planner.steps.common import verify_step
@@ -33,11 +34,11 @@ def source_build(ctx: PlanContext, build: Build) -> Build:
         if explicit:
             raise ChoiceError(
                 "A CUDA build from source needs the CUDA toolkit (nvcc), which was not found: install it "
-                "(12.6 or newer) or choose --backend cpu."
+                f"({hardware().source_min_cuda} or newer) or choose --backend cpu."
             )
         build.warnings.append(
             "No CUDA toolkit (nvcc) was found, so this source build is CPU-only: install the CUDA toolkit "
-            "12.6+ and plan again to build with CUDA."
+            f"{hardware().source_min_cuda}+ and plan again to build with CUDA."
         )
         use_cuda = False
     if use_rocm and tools.hipcc is None:
