@@ -24,6 +24,7 @@ from installer.core.planner.sources import scan_folder
 from installer.core.planner.steps.conda import conda_steps
 from installer.core.planner.steps.pip import pip_steps
 from installer.core.planner.steps.source import source_build, source_steps
+from installer.core.planner.suggest import either
 from installer.core.report import SystemReport
 
 __all__ = ["DEFAULT_SOURCE_REPO", "MethodOption", "arch_covers", "gpu_family", "make_plan", "method_options"]
@@ -42,11 +43,16 @@ def make_plan(
     `uv` is the uv executable the steps run (the CLI passes the bundled one); `source_repo` is the
     git repository a source build clones (tests point it at a local repository).
     """
-    return _plan(PlanContext(report, choices, catalog, uv=uv, source_repo=source_repo))
+    return plan_with(PlanContext(report, choices, catalog, uv=uv, source_repo=source_repo))
 
 
 
-def _plan(ctx: PlanContext) -> Plan:
+def _or(alternative: str) -> str:
+    return f" or {alternative}" if alternative else ""
+
+
+def plan_with(ctx: PlanContext) -> Plan:
+    """make_plan's body over a ready PlanContext (suggest.trial plans alternatives with it)."""
     c = ctx.choices
     c.validate()
     check_platform(ctx)
@@ -59,14 +65,16 @@ def _plan(ctx: PlanContext) -> Plan:
     if c.method == "conda" and ctx.report.tools.conda is None:
         raise ChoiceError(
             "The conda method needs conda, mamba or micromamba; none was found. "
-            f"Install Miniforge ({MINIFORGE_URL}) or choose --method pip."
+            f"Install Miniforge ({MINIFORGE_URL})" + _or(either(ctx, [("choose --method pip", {"method": "pip"})])) + "."
         )
     if c.method == "conda" and c.torch == "nightly":
         raise ChoiceError(
-            "conda-forge has no nightly PyTorch builds: use --method pip with --torch nightly."
+            "conda-forge has no nightly PyTorch builds: "
+            + either(ctx, [("use --method pip with --torch nightly", {"method": "pip"})], "choose a release") + "."
         )
     if c.method == "conda" and ctx.folder:
-        raise ChoiceError("A local wheel folder works with --method pip, not conda: choose --method pip.")
+        raise ChoiceError("A local wheel folder works with --method pip, not conda: "
+                          + either(ctx, [("choose --method pip", {"method": "pip"})], "choose another source") + ".")
     release, version = pick_release(ctx)
     python, python_exe = pick_python(ctx, release)
     build = pick_build(ctx, release, version, python)

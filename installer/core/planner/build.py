@@ -18,6 +18,7 @@ from installer.core.planner.context import (
 from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build, gpu_text
 from installer.core.planner.sources import folder_wheels
+from installer.core.planner.suggest import either, offer
 
 
 def pick_build(ctx: PlanContext, rel: Release, version: str, python: str) -> Build:
@@ -93,7 +94,8 @@ def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend:
     if mac and backend in ("mps", "cpu"):
         if backend == "mps" and plat == "macos-x86_64":
             raise ChoiceError(
-                "MPS needs an Apple Silicon Mac; Intel Macs run PyTorch on the CPU: use --backend cpu."
+                "MPS needs an Apple Silicon Mac; Intel Macs run PyTorch on the CPU: "
+                + either(ctx, [("use --backend cpu", {"backend": "cpu"})], "choose another torch version") + "."
             )
         build = Build(
             backend, "mps" if plat == "macos-arm64" else "cpu", why="as asked."
@@ -108,7 +110,8 @@ def explicit_build(ctx: PlanContext, rel: Release, variants: list[str], backend:
         )
     if ctx.choices.method == "conda" and variant_kind(backend) in ("rocm", "xpu"):
         raise ChoiceError(
-            f"conda-forge has no {backend} builds of PyTorch: use --method pip for {backend}."
+            f"conda-forge has no {backend} builds of PyTorch: "
+            + either(ctx, [(f"use --method pip for {backend}", {"method": "pip"})], "choose another build") + "."
         )
     if backend not in variants:
         shown = ", ".join(variants) or "none"
@@ -137,7 +140,9 @@ def pypi_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
     default = rel.pypi_default.get(ctx.platform)
     if not default:
         raise ChoiceError(
-            f"PyPI has no torch {rel.version} for {ctx.platform}: use --torch-source pytorch."
+            f"PyPI has no torch {rel.version} for {ctx.platform}: "
+            + either(ctx, [("use --torch-source pytorch", {"torch_source": "pytorch"})], "choose another version")
+            + "."
         )
     backend = "cpu" if default == "mps" and ctx.platform == "macos-x86_64" else default
     if ctx.choices.backend not in ("auto", backend) and not (
@@ -145,7 +150,8 @@ def pypi_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
     ):
         raise ChoiceError(
             f"PyPI carries only the {default} build of torch {rel.version} for {ctx.platform}: "
-            f"use --torch-source pytorch for {ctx.choices.backend}."
+            + either(ctx, [(f"use --torch-source pytorch for {ctx.choices.backend}", {"torch_source": "pytorch"})],
+                     "choose another build") + "."
         )
     if ctx.choices.backend == "cpu":
         backend = "cpu"
@@ -160,7 +166,8 @@ def pypi_build(ctx: PlanContext, rel: Release, variants: list[str]) -> Build:
         if best.backend != backend and not (best.backend == "mps" and default == "mps"):
             build.warnings.append(
                 f"PyPI's build is {default}, but this machine is best served by {best.backend}: "
-                f"{' '.join(best.sentences() + best.warnings)} Use --torch-source pytorch to get it."
+                f"{' '.join(best.sentences() + best.warnings)}"
+                + (" Use --torch-source pytorch to get it." if offer(ctx, "x", torch_source="pytorch") else "")
             )
             if best.backend == "cpu" and variant_kind(default) == "cuda":
                 build.warnings.append(

@@ -30,6 +30,9 @@ class PlanContext:
     local_wheels: list[tuple[str, WheelFacts]] = field(default_factory=list)  # (file name, facts): torch
     # torchvision/torchaudio wheels of a folder source, by name: the whole family comes from the folder
     family_wheels: dict[str, list[tuple[str, WheelFacts]]] = field(default_factory=dict)
+    # A plan for another machine (`plan --system FILE`): the target's paths, Torch Setup's tools by role.
+    elsewhere: bool = False
+    trial: bool = False  # planning an alternative before it is offered (installer/core/planner/suggest.py)
 
     @property
     def platform(self) -> str:

@@ -14,6 +14,7 @@ from installer.core.planner.context import (
     PlanContext,
 )
 from installer.core.planner.fit import Build
+from installer.core.planner.suggest import either
 from installer.core.versions import version_tuple
 
 
@@ -44,10 +45,12 @@ def folder_wheel(ctx: PlanContext, spec: str, variant: str, py_tag: str) -> tupl
     for_python = [(n, f) for n, f in fitting if py_tag in f.pythons]
     if not for_python:
         served = sorted({p for _n, f in fitting for p in f.pythons}, key=version_tuple)
+        regular = [p for p in served if not p.endswith("t")]
+        alternative = either(ctx, [(f"choose --python {regular[-1]}", {"python": regular[-1]})] if regular else [])
         raise ChoiceError(
             f"The wheel folder {ctx.folder} holds {what} ({variant}) only for Python {', '.join(served)}, "
-            f"not for the chosen Python {py_tag}: choose --python {served[-1]} or add a "
-            f"cp{py_tag.replace('.', '')} wheel to the folder."
+            f"not for the chosen Python {py_tag}: " + (f"{alternative} or " if alternative else "")
+            + f"add a cp{py_tag.replace('.', '')} wheel to the folder."
         )
     # Newest version first, then the most specific platform tag (the longest name), for a stable pick.
     file, facts = max(for_python, key=lambda nf: (Version(nf[1].version), len(nf[0]), nf[0]))

@@ -13,6 +13,7 @@ from installer.core.planner.context import (
     PlanContext,
 )
 from installer.core.planner.decisions import decide
+from installer.core.planner.suggest import either
 from installer.core.report import PythonInfo
 from installer.core.versions import version_tuple
 
@@ -33,7 +34,8 @@ def pick_python(ctx: PlanContext, rel: Release) -> tuple[str, str | None]:
     if wanted is not None and not rng.supports(wanted):
         raise ChoiceError(
             f"{where} supports Python {rng.text()}; {wanted} is outside that range: "
-            f"choose --python {rng.max} or another torch version."
+            + either(ctx, [(f"choose --python {rng.max} or another torch version", {"python": rng.max})],
+                     "choose another torch version") + "."
         )
     if c.method == "conda":
         minor = wanted or ("3.12" if rng.supports("3.12") else rng.max)
@@ -56,7 +58,9 @@ def pick_python(ctx: PlanContext, rel: Release) -> tuple[str, str | None]:
         if ctx.choices.engine == "pip" and (best.has_venv is False or best.has_ensurepip is False):
             raise ChoiceError(
                 f"Python {best.version} at {best.executable} cannot create virtual environments (venv/ensurepip "
-                "missing, e.g. Debian's python3-venv package): use --engine uv or install that package."
+                "missing, e.g. Debian's python3-venv package): "
+                + either(ctx, [("use --engine uv or install that package", {"engine": "uv"})], "install that package")
+                + "."
             )
         return best.minor, best.executable
     # No interpreter fits: provision one.
@@ -64,7 +68,8 @@ def pick_python(ctx: PlanContext, rel: Release) -> tuple[str, str | None]:
     if ctx.choices.engine == "pip" and c.method != "conda":
         raise ChoiceError(
             f"No Python {wanted or rng.text()} that {where} supports was found, and the pip engine cannot "
-            f"download one: use --engine uv (it fetches a managed Python {minor}) or install Python {minor}."
+            "download one: " + either(ctx, [(f"use --engine uv (it fetches a managed Python {minor}) or install "
+                                             f"Python {minor}", {"engine": "uv"})], f"install Python {minor}") + "."
         )
     if c.offline:
         # uv's own Pythons (its cache) were detected like any other; none fits, and offline uv cannot fetch one.
@@ -92,6 +97,10 @@ def _why_this_one(best: PythonInfo, candidates: list[PythonInfo], where: str, rn
                "it is itself a virtual environment" if other.is_venv else "it ranks lower")
     return (f"the best fit on this machine for {where} ({rng.text()}); Python {other.version} "
             f"({other.executable}) is newer but {why_not}.")
+
+
+def _or(alternative: str) -> str:
+    return f" or {alternative}" if alternative else ""
 
 
 def provision_minor(ctx: PlanContext, rng: PythonRange, folder_pythons: set[str] | None) -> str:
@@ -175,16 +184,16 @@ def python_from_path(ctx: PlanContext, path: str, rel: Release, where: str) -> t
             raise ChoiceError(f"The Python at {path} cannot be used: {rejection(ctx, p, rng, None)}.")
         if not rng.supports(p.minor, p.free_threaded, experimental=True):
             raise ChoiceError(
-                f"{where} supports Python {rng.text()}; the Python at {path} is {p.version}: "
-                f"choose another interpreter or --python {rng.max}."
+                f"{where} supports Python {rng.text()}; the Python at {path} is {p.version}: choose another "
+                "interpreter" + _or(either(ctx, [(f"--python {rng.max}", {"python": rng.max})])) + "."
             )
         decide(ctx, "python", p.minor, "as asked.", f"Python {p.version} ({executable})")
         return p.minor, executable
     m = re.search(r"python(\d+\.\d+)", Path(path).name)
     if m and not rng.supports(m.group(1), experimental=True):
         raise ChoiceError(
-            f"{where} supports Python {rng.text()}; {path} looks like Python {m.group(1)}: "
-            f"choose another interpreter or --python {rng.max}."
+            f"{where} supports Python {rng.text()}; {path} looks like Python {m.group(1)}: choose another "
+            "interpreter" + _or(either(ctx, [(f"--python {rng.max}", {"python": rng.max})])) + "."
         )
     minor = m.group(1) if m else rng.max
     ctx.warnings.append(

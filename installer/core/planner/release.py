@@ -14,6 +14,7 @@ from installer.core.planner.context import (
 from installer.core.planner.decisions import decide
 from installer.core.planner.facts import hardware
 from installer.core.planner.sources import folder_versions
+from installer.core.planner.suggest import either, offer
 from installer.core.versions import version_tuple
 
 
@@ -118,14 +119,17 @@ def not_published_text(ctx: PlanContext, rel: Release, version: str) -> str:
     having = [r.series for r in ctx.catalog.releases if plat in r.platforms()]
     if plat == "macos-x86_64":
         last = hardware()
+        older = either(ctx, [(f"choose --torch {last.mac_x86_last_series} or older",
+                              {"torch": last.mac_x86_last_series})], "no torch version fits this Mac as asked")
         return (
-            f"PyTorch stopped publishing macOS x86_64 builds after {last.mac_x86_last_version}: choose --torch "
-            f"{last.mac_x86_last_series} or older (torch {version} needs an Apple Silicon Mac)."
+            f"PyTorch stopped publishing macOS x86_64 builds after {last.mac_x86_last_version}: {older} "
+            f"(torch {version} needs an Apple Silicon Mac)."
         )
-    if not having:
-        return f"PyTorch publishes no builds for {plat}."
-    return f"PyTorch {version} has no builds for {plat}: choose --torch {having[0]}" + (
-        f" (or anything from {having[-1]} to {having[0]})." if len(having) > 1 else "."
+    fitting = [s for s in having if offer(ctx, s, torch=s) is not None][:1]
+    if not fitting:
+        return f"PyTorch publishes no builds for {plat} that fit this machine as asked."
+    return f"PyTorch {version} has no builds for {plat}: choose --torch {fitting[0]}" + (
+        f" (PyTorch published {plat} builds from {having[-1]} to {having[0]})." if len(having) > 1 else "."
     )
 
 
@@ -140,7 +144,8 @@ def glibc_fits(ctx: PlanContext, rel: Release) -> bool:
 def check_glibc(ctx: PlanContext, rel: Release) -> None:
     if not glibc_fits(ctx, rel):
         fitting = [r.series for r in ctx.catalog.releases if not r.nightly and glibc_fits(ctx, r)]
-        instead = f"choose --torch {fitting[0]} or use a newer Linux" if fitting else "use a newer Linux"
+        older = next((s for s in fitting if offer(ctx, s, torch=s) is not None), None)
+        instead = f"choose --torch {older} or use a newer Linux" if older else "use a newer Linux"
         raise ChoiceError(
             f"PyTorch {rel.series} needs glibc {hardware().glibc_floor(rel.series)} or newer but this Linux has "
             f"glibc {ctx.report.os.glibc}: {instead}."
@@ -151,8 +156,9 @@ def check_conda_forge(ctx: PlanContext, rel: Release) -> None:
     avail = rel.conda_forge.get("available")
     newest = ctx.catalog.conda_forge.get("newest_assumed")
     if avail is not True:
+        instead = either(ctx, [(f"choose --torch {newest}", {"torch": str(newest)}),
+                               ("--method pip", {"method": "pip"})])
         ctx.warnings.append(
             f"conda-forge may not have PyTorch {rel.series} yet (its builds lag PyTorch's releases; the newest "
-            f"Torch Setup knows of there is {newest}). If the install cannot find it, choose --torch {newest} "
-            "or --method pip."
+            f"Torch Setup knows of there is {newest})." + (f" If the install cannot find it, {instead}." if instead else "")
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from packaging.version import Version
+
 from installer.core.catalog import (
     Release,
     variant_kind,
@@ -22,6 +24,7 @@ from installer.core.planner.fit import (
     join_words,
     prefer_verified,
 )
+from installer.core.planner.suggest import build_that_fits
 from installer.core.report import GPUInfo
 from installer.core.versions import version_tuple
 
@@ -67,7 +70,12 @@ def driver_os(ctx: PlanContext) -> str:
 def cuda_problems(ctx: PlanContext, rel: Release, variant: str, gpus: list[GPUInfo]) -> tuple[bool, list[GPUInfo]]:
     """(driver too old?, GPUs without kernels) for one CUDA variant."""
     need = ctx.catalog.min_driver(variant, driver_os(ctx))
-    driver_bad = not driver_ok(ctx.report.nvidia_driver, need)
+    driver = ctx.report.nvidia_driver
+    if jetson_kind(ctx) == "sbsa" and need:
+        # JetPack numbers its driver by branch ("580.00"); CUDA's minor-version compatibility needs the branch.
+        need = need.split(".")[0]
+        driver = (driver or "").split(".")[0] or None
+    driver_bad = not driver_ok(driver, need)
     arches = ctx.catalog.cuda_arches(rel, variant, ctx.platform)
     missing = [g for g in gpus if g.compute_capability and not arch_covers(g.compute_capability, arches)]
     return driver_bad, missing
@@ -157,19 +165,28 @@ def no_cuda_text(ctx: PlanContext, rel: Release, rejected: list[tuple[str, bool,
     else:
         worst = sorted({gpu_text(g) for _v, _d, m in rejected for g in m})
         text = f"Your {join_words(worst)} has no kernels in any CUDA build of torch {rel.version}"
-    older = older_release_for(ctx, gpus)
-    if older:
-        text += f", or use torch ≤ {older[0]} ({older[1]})"
+    other = release_that_fits(ctx, gpus, rel)
+    if other:
+        series, variant = other
+        if Version(series) > Version(rel.series):  # e.g. Blackwell needs a newer torch, never an older one
+            text += f", or choose --torch {series} (its {variant} build fits)"
+        else:
+            text += f", or use torch ≤ {series} ({variant})"
     return text + ". Planned: the CPU build."
 
 
-def older_release_for(ctx: PlanContext, gpus: list[GPUInfo]) -> tuple[str, str] | None:
-    """The newest release (and variant) whose CUDA builds fit this driver and these GPUs."""
-    for rel in ctx.catalog.releases:
+def release_that_fits(ctx: PlanContext, gpus: list[GPUInfo], asked: Release) -> tuple[str, str] | None:
+    """The release (and CUDA variant) nearest to `asked` whose build fits this driver and these GPUs AND
+    plans on this machine as `--torch S --backend V` (Python, platform, glibc included): only that is offered."""
+    releases = [r for r in ctx.catalog.releases if not r.nightly and r.series != asked.series]
+    # Nearest first: newer releases after the asked one are tried from the closest up, older from the closest down.
+    newer = sorted((r for r in releases if Version(r.series) > Version(asked.series)), key=lambda r: Version(r.series))
+    older = [r for r in releases if Version(r.series) < Version(asked.series)]
+    for rel in newer + older:
         for v in ctx.catalog.variants(rel, ctx.platform):
             if variant_kind(v) != "cuda":
                 continue
             driver_bad, missing = cuda_problems(ctx, rel, v, gpus)
-            if not driver_bad and not missing:
+            if not driver_bad and not missing and build_that_fits(ctx, rel.series, v):
                 return rel.series, v
     return None

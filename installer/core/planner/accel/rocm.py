@@ -10,6 +10,7 @@ from installer.core.planner.context import (
     PlanContext,
 )
 from installer.core.planner.fit import Build, Fit, gpu_text, join_words, prefer_verified
+from installer.core.planner.suggest import either
 from installer.core.report import GPUInfo
 
 
@@ -32,7 +33,8 @@ def amd_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list[GP
         return None
     rocm = prefer_verified(rel, [v for v in variants if variant_kind(v) == "rocm"])
     if ctx.choices.method == "conda":
-        notes.append(f"conda-forge has no ROCm builds of PyTorch: use --method pip to use your {names}.")
+        pip = either(ctx, [("use --method pip", {"method": "pip"})], "choose another method")
+        notes.append(f"conda-forge has no ROCm builds of PyTorch: {pip} to use your {names}.")
         return None
     if not rocm:
         notes.append(f"PyTorch {rel.version} publishes no ROCm builds, so your {names} is not used.")

@@ -9,6 +9,7 @@ from installer.core.catalog import Release
 from installer.core.planner.context import PlanContext
 from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build, Fit, join_words
+from installer.core.planner.suggest import either
 from installer.core.report import GPUInfo
 
 
@@ -51,7 +52,8 @@ def intel_build(ctx: PlanContext, rel: Release, variants: list[str], gpus: list[
         return None
     names = join_words([g.name for g in usable])
     if ctx.choices.method == "conda":
-        notes.append(f"conda-forge has no XPU builds of PyTorch: use --method pip to use your {names}.")
+        pip = either(ctx, [("use --method pip", {"method": "pip"})], "choose another method")
+        notes.append(f"conda-forge has no XPU builds of PyTorch: {pip} to use your {names}.")
         return None
     if "xpu" not in variants:
         facts = hardware()

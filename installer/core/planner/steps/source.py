@@ -20,6 +20,7 @@ from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build, parse_cc
 from installer.core.planner.sources import net_args
 from installer.core.planner.steps.common import verify_step
+from installer.core.planner.suggest import offer
 from installer.core.report import Tools
 from installer.core.versions import version_tuple
 
@@ -34,7 +35,8 @@ def source_build(ctx: PlanContext, build: Build) -> Build:
         if explicit:
             raise ChoiceError(
                 "A CUDA build from source needs the CUDA toolkit (nvcc), which was not found: install it "
-                f"({hardware().source_min_cuda} or newer) or choose --backend cpu."
+                f"({hardware().source_min_cuda} or newer)"
+                + (" or choose --backend cpu." if offer(ctx, "cpu", backend="cpu") else ".")
             )
         build.warnings.append(
             "No CUDA toolkit (nvcc) was found, so this source build is CPU-only: install the CUDA toolkit "
