@@ -12,7 +12,13 @@ from installer.core.catalog import Catalog
 from installer.core.plan import ChoiceError, Choices, Plan
 from installer.core.planner import decisions
 from installer.core.planner.build import pick_build
-from installer.core.planner.context import DEFAULT_SOURCE_REPO, MINIFORGE_URL, PlanContext
+from installer.core.planner.context import (
+    DEFAULT_SOURCE_REPO,
+    MINIFORGE_URL,
+    ROLE_PROBE,
+    ROLE_UV,
+    PlanContext,
+)
 from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_path, env_why
 from installer.core.planner.fit import arch_covers, dedupe, gpu_family
@@ -37,13 +43,18 @@ def make_plan(
     *,
     uv: str = "uv",
     source_repo: str = DEFAULT_SOURCE_REPO,
+    elsewhere: bool = False,
 ) -> Plan:
     """Plan an install for the machine `report` describes. Raises ChoiceError (one sentence) when it cannot.
 
     `uv` is the uv executable the steps run (the CLI passes the bundled one); `source_repo` is the
-    git repository a source build clones (tests point it at a local repository).
+    git repository a source build clones (tests point it at a local repository). `elsewhere`: the report
+    describes another machine (`plan --system FILE`): paths follow the target's conventions and default
+    environment root, and Torch Setup's own tools are named by role ({uv}, {verify_probe}).
     """
-    return plan_with(PlanContext(report, choices, catalog, uv=uv, source_repo=source_repo))
+    if elsewhere:
+        uv = ROLE_UV
+    return plan_with(PlanContext(report, choices, catalog, uv=uv, source_repo=source_repo, elsewhere=elsewhere))
 
 
 
@@ -104,6 +115,11 @@ def plan_with(ctx: PlanContext) -> Plan:
     preflight(ctx, plan, release, build)
     decide(ctx, "method", c.method, "as asked." if c.method != "pip" else "the default: a virtual environment.")
     decide(ctx, "env", str(env), env_why(ctx))
+    if ctx.elsewhere:
+        decide(ctx, "target", ctx.report.os.name,
+               f"planned for another machine from its saved report: paths are that {ctx.report.os.name} machine's, "
+               f"and {ROLE_UV} and {ROLE_PROBE} stand for Torch Setup's uv and verification probe there.",
+               "For another machine")
     plan.decisions = list(ctx.decisions)
     plan.reasons = decisions.reasons(ctx.decisions, ctx.reasons)
     plan.warnings = dedupe(ctx.warnings)

@@ -14,6 +14,9 @@ TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 SOURCE_MIN_FREE_MIB = 15 * 1024
 INSTALL_RETRIES = 2
 MINIFORGE_URL = "https://conda-forge.org/download/"
+# In a plan for another machine, the tools Torch Setup brings are named by role, resolved on the target.
+ROLE_UV = "{uv}"
+ROLE_PROBE = "{verify_probe}"
 
 
 @dataclass

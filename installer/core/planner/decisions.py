@@ -10,9 +10,9 @@ from __future__ import annotations
 from installer.core.plan import Decision
 from installer.core.planner.context import PlanContext
 
-TOPICS = ("method", "release", "python", "backend", "source", "env")
+TOPICS = ("target", "method", "release", "python", "backend", "source", "env")
 # Topics that become a line under "Why": the method and the folder are already the plan's headline.
-SPOKEN = ("release", "python", "backend", "source")
+SPOKEN = ("target", "release", "python", "backend", "source")
 
 # How the value reads as the subject of its sentence when a rule gives no label.
 _SUBJECT = {"release": "torch {value}", "python": "Python {value}", "env": "Environment {value}"}

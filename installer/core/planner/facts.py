@@ -18,7 +18,7 @@ from installer.core import paths
 
 @dataclass(frozen=True)
 class HardwareFacts:
-    glibc_floors: list[tuple[str, str]]  # (from series, glibc), newest first
+    glibc_floors: list[tuple[str, str, str]]  # (arch, from series, glibc), newest first per arch
     other_libcs: str
     mac_x86_last_version: str
     mac_x86_last_series: str
@@ -38,10 +38,10 @@ class HardwareFacts:
     vc_redist_url: str
     source_min_cuda: str
 
-    def glibc_floor(self, series: str) -> str | None:
-        """The glibc a release's Linux wheels need ("2.28" from 2.7 on)."""
-        for since, glibc in self.glibc_floors:
-            if Version(series) >= Version(since):
+    def glibc_floor(self, series: str, arch: str) -> str | None:
+        """The glibc a release's Linux wheels for `arch` need ("2.28" from 2.7 on x86_64, 2.6 on arm64)."""
+        for floor_arch, since, glibc in self.glibc_floors:
+            if floor_arch == arch and Version(series) >= Version(since):
                 return glibc
         return None
 
@@ -63,7 +63,7 @@ class HardwareFacts:
 def from_json(data: dict[str, Any]) -> HardwareFacts:
     libc, mac, xpu, jet = data["linux_libc"], data["macos"], data["intel_xpu"], data["jetson"]
     return HardwareFacts(
-        glibc_floors=[(f["from_series"], f["glibc"]) for f in libc["glibc_floors"]],
+        glibc_floors=[(f["arch"], f["from_series"], f["glibc"]) for f in libc["glibc_floors"]],
         other_libcs=libc["other_libcs"],
         mac_x86_last_version=mac["x86_64_last_version"],
         mac_x86_last_series=mac["x86_64_last_series"],

@@ -109,7 +109,7 @@ def latest_for_platform(ctx: PlanContext) -> tuple[Release, str]:
     else:
         decide(
             ctx, "release", rel.version, "the newest release whose Linux wheels fit this system's glibc "
-            f"{ctx.report.os.glibc} (torch {newest.series} needs glibc {hardware().glibc_floor(newest.series)})."
+            f"{ctx.report.os.glibc} (torch {newest.series} needs glibc {hardware().glibc_floor(newest.series, ctx.report.os.arch)})."
         )
     return rel, rel.version
 
@@ -137,7 +137,7 @@ def glibc_fits(ctx: PlanContext, rel: Release) -> bool:
     glibc = version_tuple(ctx.report.os.glibc)
     if ctx.report.os.name != "linux" or not glibc or rel.nightly:
         return True
-    floor = hardware().glibc_floor(rel.series)
+    floor = hardware().glibc_floor(rel.series, ctx.report.os.arch)
     return floor is None or glibc >= version_tuple(floor)
 
 
@@ -147,7 +147,7 @@ def check_glibc(ctx: PlanContext, rel: Release) -> None:
         older = next((s for s in fitting if offer(ctx, s, torch=s) is not None), None)
         instead = f"choose --torch {older} or use a newer Linux" if older else "use a newer Linux"
         raise ChoiceError(
-            f"PyTorch {rel.series} needs glibc {hardware().glibc_floor(rel.series)} or newer but this Linux has "
+            f"PyTorch {rel.series} needs glibc {hardware().glibc_floor(rel.series, ctx.report.os.arch)} or newer but this Linux has "
             f"glibc {ctx.report.os.glibc}: {instead}."
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePath
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -14,22 +14,23 @@ from installer.core.catalog import (
 )
 from installer.core.plan import Plan, Step
 from installer.core.planner.context import (
+    ROLE_PROBE,
     PlanContext,
 )
+from installer.core.planner.env import home_path
 from installer.core.planner.fit import Build
 
 
-def kernel_step(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: Path, env_python: str
+def kernel_step(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: PurePath, env_python: str
 ) -> None:
     name = re.sub(r"[^a-z0-9._-]", "-", env.name.lower()) or "torch"
-    home = Path.home()
-    kernels: PurePosixPath | PureWindowsPath
+    home = home_path(ctx)
     if ctx.windows:
-        kernels = PureWindowsPath(str(home)) / "AppData" / "Roaming" / "jupyter" / "kernels"
+        kernels = home / "AppData" / "Roaming" / "jupyter" / "kernels"
     elif ctx.report.os.name == "macos":
-        kernels = PurePosixPath(str(home)) / "Library" / "Jupyter" / "kernels"
+        kernels = home / "Library" / "Jupyter" / "kernels"
     else:
-        kernels = PurePosixPath(str(home)) / ".local" / "share" / "jupyter" / "kernels"
+        kernels = home / ".local" / "share" / "jupyter" / "kernels"
     label = "nightly" if rel.nightly else version
     plan.steps.append(
         Step(
@@ -57,11 +58,13 @@ def verify_step(ctx: PlanContext, plan: Plan, env_python: str, family: list[str]
 ) -> None:
     names = [str(canonicalize_name(Requirement(s).name)) for s in family]
     require = [n for n in names if n in ("torchvision", "torchaudio")]
+    argv = verify.probe_argv(env_python, plan.expect, require, expect_torch=expect_torch, expect_from=expect_from)
+    if ctx.elsewhere:
+        argv[1] = ROLE_PROBE  # this machine's copy of the probe means nothing on the target
     plan.steps.append(
         Step(
             name="Verify",
-            argv=verify.probe_argv(env_python, plan.expect, require, expect_torch=expect_torch,
-                                   expect_from=expect_from),
+            argv=argv,
             kind="verify",
             description=f"Imports torch in the new environment and runs a small computation on {plan.expect}.",
             timeout=600,

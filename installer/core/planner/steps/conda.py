@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePath
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -24,7 +24,7 @@ from installer.core.planner.preflight import sizes
 from installer.core.planner.steps.common import kernel_step, verify_step
 
 
-def conda_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: Path) -> None:
+def conda_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: PurePath) -> None:
     conda = ctx.report.tools.conda
     assert conda is not None  # checked in plan()
     exe = conda.executable

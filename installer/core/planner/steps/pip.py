@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePath
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -25,7 +25,7 @@ from installer.core.planner.sources import net_args, torch_index_args
 from installer.core.planner.steps.common import kernel_step, verify_step
 
 
-def pip_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: Path) -> None:
+def pip_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: PurePath) -> None:
     c = ctx.choices
     uv = c.engine == "uv"
     env_python = env_python_path(ctx, env)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePath
 
 from installer.core.catalog import (
     Release,
@@ -67,7 +67,7 @@ def source_build(ctx: PlanContext, build: Build) -> Build:
     return build
 
 
-def source_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: Path) -> None:
+def source_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: Build, env: PurePath) -> None:
     r, tools = ctx.report, ctx.report.tools
     missing = missing_build_tools(tools)
     if missing:
@@ -77,7 +77,7 @@ def source_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build
     use_rocm = variant_kind(plan.backend) == "rocm"
     env_python = env_python_path(ctx, env)
     plan.env_python = env_python
-    checkout = str(Path(env) / "src" / "pytorch")
+    checkout = str(env / "src" / "pytorch")
     uv = ctx.choices.engine == "uv"
     for name, tool in (
         ("git", tools.git),
@@ -134,7 +134,7 @@ def source_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build
             retries=INSTALL_RETRIES,
         )
     )
-    requirements = str(Path(checkout) / "requirements.txt")
+    requirements = str(env / "src" / "pytorch" / "requirements.txt")
     extra = [t for t, tool in (("cmake", tools.cmake), ("ninja", tools.ninja)) if tool is None]
     installer = (
         [ctx.uv, "pip", "install", "--python", env_python]
