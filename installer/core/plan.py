@@ -93,7 +93,7 @@ class Choices:
                 raise ChoiceError(f"{self.python} is a folder: give the path of the python executable.")
         if self.env and self.env_name:
             raise ChoiceError("Give either an environment folder (--env) or a name (--env-name), not both.")
-        if self.env_name is not None and not _ENV_NAME_RE.match(self.env_name):
+        if self.env_name is not None and env_name_problem(self.env_name):
             raise ChoiceError(
                 f"The environment name {self.env_name!r} may only use letters, digits, '.', '_' and '-'."
             )
@@ -178,6 +178,14 @@ class Choices:
                 raise ChoiceError(
                     f"{flag} {redact_url(url)} uses plain http; use https, or trust the host with --trusted-host {host}."
                 )
+
+
+def env_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an environment (one sentence), or None; the CLI and the wizard share this rule."""
+    if not _ENV_NAME_RE.match(name):
+        return ("A name may only use letters, digits, '.', '_' and '-', and must start with a letter or digit "
+                "(at most 64 characters).")
+    return None
 
 
 def is_backend_name(value: str) -> bool:

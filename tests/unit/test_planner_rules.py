@@ -265,3 +265,12 @@ def test_every_fact_names_a_source_that_exists() -> None:
     assert {x["codename"] for x in facts.xpu_integrated} == {"Meteor Lake-H", "Arrow Lake-H", "Lunar Lake",
                                                               "Panther Lake"}
 
+
+
+def test_catalog_refresh_with_an_unreachable_index_says_so_without_an_internal_error(tmp_path: Path) -> None:
+    env = {"PYTHONPATH": str(ROOT), "TORCH_SETUP_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "installer", "catalog", "--refresh", "--index-url",
+                           "http://127.0.0.1:9/whl", "--timeout", "5"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 1 and "internal error" not in done.stderr + done.stdout
+    assert "Could not refresh the catalog" in done.stderr + done.stdout

@@ -22,7 +22,15 @@ from installer.core.planner.context import (
 from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_path, env_why
 from installer.core.planner.fit import arch_covers, dedupe, gpu_family
-from installer.core.planner.options import MethodOption, method_options
+from installer.core.planner.options import (
+    MethodOption,
+    PythonOption,
+    PythonOptions,
+    backend_options,
+    default_env_name,
+    method_options,
+    python_options,
+)
 from installer.core.planner.preflight import preflight
 from installer.core.planner.python import pick_python
 from installer.core.planner.release import check_platform, pick_release
@@ -33,7 +41,19 @@ from installer.core.planner.steps.source import source_build, source_steps
 from installer.core.planner.suggest import either
 from installer.core.report import SystemReport
 
-__all__ = ["DEFAULT_SOURCE_REPO", "MethodOption", "arch_covers", "gpu_family", "make_plan", "method_options"]
+__all__ = [
+    "DEFAULT_SOURCE_REPO",
+    "MethodOption",
+    "PythonOption",
+    "PythonOptions",
+    "arch_covers",
+    "backend_options",
+    "default_env_name",
+    "gpu_family",
+    "make_plan",
+    "method_options",
+    "python_options",
+]
 
 
 def make_plan(
