@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from installer.core.catalog import (
-    Release,
-    variant_kind,
-)
+from installer.core.catalog import Release, variant_kind
 from installer.core.plan import ChoiceError
 from installer.core.planner.accel import fit
 from installer.core.planner.accel.cuda import jetson_kind, nvidia_build
 from installer.core.planner.accel.mps import mac_build
 from installer.core.planner.accel.rocm import amd_build
 from installer.core.planner.accel.xpu import intel_build
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.planner.context import PlanContext
 from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build, gpu_text
 from installer.core.planner.sources import folder_wheels

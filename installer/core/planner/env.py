@@ -5,12 +5,8 @@ from __future__ import annotations
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from installer.core import paths, safepath
-from installer.core.catalog import (
-    Release,
-)
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.catalog import Release
+from installer.core.planner.context import PlanContext
 from installer.core.planner.fit import Build
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from installer.core.catalog import (
-    Catalog,
-    Release,
-)
+from installer.core.catalog import Catalog, Release
 from installer.core.plan import Decision
 from installer.core.planner.decisions import render
 from installer.core.report import GPUInfo

@@ -5,14 +5,9 @@ from __future__ import annotations
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from installer.core.catalog import (
-    Release,
-)
+from installer.core.catalog import Release
 from installer.core.plan import ChoiceError
-from installer.core.planner.context import (
-    TORCH_FAMILY,
-    PlanContext,
-)
+from installer.core.planner.context import TORCH_FAMILY, PlanContext
 from installer.core.planner.facts import hardware
 
 

@@ -10,9 +10,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from installer.core.plan import ChoiceError
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.planner.context import PlanContext
 from installer.core.planner.fit import Build
 from installer.core.planner.suggest import either
 from installer.core.versions import version_tuple

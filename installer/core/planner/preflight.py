@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from installer.core.catalog import (
-    Release,
-)
+from installer.core.catalog import Release
 from installer.core.plan import Plan
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.planner.context import PlanContext
 from installer.core.planner.facts import hardware
 from installer.core.planner.fit import Build
 from installer.core.versions import version_tuple

@@ -9,9 +9,7 @@ from typing import Any
 
 from installer.core.catalog import PythonRange, Release
 from installer.core.plan import ChoiceError
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.planner.context import PlanContext
 from installer.core.planner.decisions import decide
 from installer.core.planner.suggest import either
 from installer.core.report import PythonInfo

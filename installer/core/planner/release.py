@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from installer.core.catalog import (
-    PLATFORM_KEYS,
-    CatalogError,
-    Release,
-)
+from installer.core.catalog import PLATFORM_KEYS, CatalogError, Release
 from installer.core.plan import ChoiceError
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.planner.context import PlanContext
 from installer.core.planner.decisions import decide
 from installer.core.planner.facts import hardware
 from installer.core.planner.sources import folder_versions

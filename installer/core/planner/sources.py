@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from installer.core.catalog import (
-    parse_wheel_name,
-)
+from installer.core.catalog import WheelFacts, parse_wheel_name
 from installer.core.plan import ChoiceError
-from installer.core.planner.context import (
-    TORCH_FAMILY,
-    PlanContext,
-)
+from installer.core.planner.context import TORCH_FAMILY, PlanContext
 from installer.core.planner.fit import Build
 
 
@@ -44,7 +38,7 @@ def folder_versions(ctx: PlanContext) -> list[str]:
     return sorted({f.version for _n, f in ctx.local_wheels}, key=Version, reverse=True)
 
 
-def folder_wheels(ctx: PlanContext, version: str) -> list[Any]:
+def folder_wheels(ctx: PlanContext, version: str) -> list[WheelFacts]:
     return [f for _n, f in ctx.local_wheels if f.version == version]
 
 

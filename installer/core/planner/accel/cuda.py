@@ -6,13 +6,8 @@ import re
 
 from packaging.version import Version
 
-from installer.core.catalog import (
-    Release,
-    variant_kind,
-)
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.catalog import Release, variant_kind
+from installer.core.planner.context import PlanContext
 from installer.core.planner.facts import hardware
 from installer.core.planner.fit import (
     Build,

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from installer.core.catalog import (
-    Release,
-    variant_kind,
-)
-from installer.core.planner.context import (
-    PlanContext,
-)
+from installer.core.catalog import Release, variant_kind
+from installer.core.planner.context import PlanContext
 from installer.core.planner.fit import Build, Fit, gpu_text, join_words, prefer_verified
 from installer.core.planner.suggest import either
 from installer.core.report import GPUInfo

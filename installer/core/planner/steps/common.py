@@ -9,14 +9,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from installer.core import verify
-from installer.core.catalog import (
-    Release,
-)
+from installer.core.catalog import Release
 from installer.core.plan import Plan, Step
-from installer.core.planner.context import (
-    ROLE_PROBE,
-    PlanContext,
-)
+from installer.core.planner.context import ROLE_PROBE, PlanContext
 from installer.core.planner.env import home_path
 from installer.core.planner.fit import Build
 

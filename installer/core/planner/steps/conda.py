@@ -7,15 +7,9 @@ from pathlib import PurePath
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from installer.core.catalog import (
-    Release,
-    variant_kind,
-)
+from installer.core.catalog import Release, variant_kind
 from installer.core.plan import Plan, Step
-from installer.core.planner.context import (
-    INSTALL_RETRIES,
-    PlanContext,
-)
+from installer.core.planner.context import INSTALL_RETRIES, PlanContext
 from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
 from installer.core.planner.fit import Build

@@ -7,14 +7,9 @@ from pathlib import PurePath
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from installer.core.catalog import (
-    Release,
-)
+from installer.core.catalog import Release
 from installer.core.plan import Plan, Step
-from installer.core.planner.context import (
-    INSTALL_RETRIES,
-    PlanContext,
-)
+from installer.core.planner.context import INSTALL_RETRIES, PlanContext
 from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
 from installer.core.planner.fit import Build
@@ -33,8 +28,8 @@ def pip_steps(ctx: PlanContext, plan: Plan, rel: Release, version: str, build: B
     family, others = packages(ctx, rel, version)
     if c.jupyter and "ipykernel" not in [canonicalize_name(Requirement(o).name) for o in others]:
         others.append("ipykernel")
-    family, keep, expect_torch = source_pins(ctx,
-        family, build, rel.nightly, python_tag(ctx, plan.python, plan.python_executable)
+    family, keep, expect_torch = source_pins(
+        ctx, family, build, rel.nightly, python_tag(ctx, plan.python, plan.python_executable)
     )
     # What a person reads on Review: the exact versions, not the file URLs of a folder source.
     plan.packages = (keep if ctx.folder else family) + others

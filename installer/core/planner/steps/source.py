@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from installer.core.catalog import (
-    Release,
-    variant_kind,
-)
+from installer.core.catalog import Release, variant_kind
 from installer.core.plan import ChoiceError, Plan, Step
-from installer.core.planner.context import (
-    INSTALL_RETRIES,
-    SOURCE_MIN_FREE_MIB,
-    PlanContext,
-)
+from installer.core.planner.context import INSTALL_RETRIES, SOURCE_MIN_FREE_MIB, PlanContext
 from installer.core.planner.decisions import decide
 from installer.core.planner.env import env_python_path
 from installer.core.planner.facts import hardware
