@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import shlex
 import sys
 import threading
 import time
@@ -257,7 +256,7 @@ def _load_catalog(report: SystemReport, offline: bool) -> Catalog:
     return Catalog.load(refresh_timeout=refresh)
 
 
-def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
+def _make_plan(args: argparse.Namespace, *, elsewhere: bool = False) -> tuple[Choices, SystemReport, Plan]:
     choices = _choices_from_args(args)  # bad input fails here, before any probing
     report = _load_system(args.system, offline=choices.offline, env_dir=choices.env)
     from installer.core.planner import make_plan
@@ -267,7 +266,7 @@ def _make_plan(args: argparse.Namespace) -> tuple[Choices, SystemReport, Plan]:
     extra: dict[str, str] = {}
     if args.source_repo:
         extra["source_repo"] = _checked_source_repo(args.source_repo)
-    plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
+    plan = make_plan(report, choices, catalog, uv=uv_executable(), elsewhere=elsewhere, **extra)
     return choices, report, plan
 
 
@@ -299,12 +298,15 @@ def _show_plan(plan: Plan, out: TextIO) -> None:
     if plan.warnings:
         lines += ["", "Warnings:"] + [f"  ⚠ {warning}" for warning in plan.warnings]
     lines += ["", "Steps:"]
+    from installer.core.cmdline import command_text, plan_os
+
+    os_name = plan_os(plan)  # a plan for another machine shows that machine's quoting
     for number, step in enumerate(plan.steps, 1):
-        env_prefix = " ".join(f"{k}={shlex.quote(redact_text(v))}" for k, v in step.env.items())
         # Redact each argument before quoting: shell quoting of a password with a ' would hide the URL's end.
-        command = shlex.join(redact_text(str(a)) for a in step.argv)
+        command = command_text([redact_text(str(a)) for a in step.argv], os_name,
+                               {k: redact_text(v) for k, v in step.env.items()})
         lines.append(f"  {number}. {step.name}")
-        lines.append(f"     $ {env_prefix + ' ' if env_prefix else ''}{command}")
+        lines.append(f"     $ {command}")
     # Every line passes redact_text: reasons and warnings quote the index and source URLs too.
     print("\n".join(redact_text(line) for line in lines), file=out)
 
@@ -324,7 +326,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    _, _, plan = _make_plan(args)
+    # A saved report is another machine's: its paths and its tools, not this machine's (docs/ARCHITECTURE.md).
+    _, _, plan = _make_plan(args, elsewhere=bool(args.system))
     if args.json:
         _print_json(plan.to_json())  # the Plan that runs keeps the real URLs; only what is shown is redacted
     else:

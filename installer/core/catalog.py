@@ -311,9 +311,12 @@ class Catalog:
         if kind == "rocm":
             return f"AMD ROCm {variant[4:]}: Linux x86_64 with a supported Radeon/Instinct GPU (e.g. gfx1100, gfx90a)"
         if kind == "xpu":
-            return "Intel XPU: a discrete Intel Arc or Data Center GPU with Intel's GPU driver (Linux or Windows)"
+            return ("Intel XPU: a discrete Intel Arc or Data Center GPU, or a Core Ultra with Intel Arc graphics, "
+                    "with Intel's GPU driver (Linux or Windows)")
         if kind == "mps":
-            return "Apple Metal (MPS): an Apple Silicon Mac with macOS 12.3 or newer"
+            from installer.core.planner.facts import hardware  # the fact lives in resources/hardware.json
+
+            return f"Apple Metal (MPS): an Apple Silicon Mac with macOS {hardware().mps_min_macos} or newer"
         if kind == "cpu":
             return "CPU only: runs everywhere, no GPU acceleration"
         return variant

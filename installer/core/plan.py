@@ -54,6 +54,8 @@ def env_name_problem(name: str) -> str | None:
         return (f"The environment name {name!r} may only use letters, digits, '.', '_' and '-', must start with a "
                 f"letter or digit and have at most {ENV_NAME_MAX} characters.")
     return None
+
+
 # A requirement as a user would type it: a name, optional extras, optional version specifiers; no URLs,
 # no environment markers, nothing a shell would act on.
 _PACKAGE_CHARS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~*+ ]*$")
@@ -321,6 +323,19 @@ class Step:
 
 
 @dataclass
+class Decision:
+    """One choice the planner made, as data: `topic` ("method", "release", "python", "backend", "source",
+    "env"), the `value` chosen ("2.13.0", "3.12", "cu126", …), `why` (a clause a person reads) and `label`
+    (how the value reads in a sentence, "Python 3.12.4 (/usr/bin/python3)"; empty = the value).
+    The planner renders them into Plan.reasons (installer/core/planner/decisions.py); code reads these."""
+
+    topic: str
+    value: str
+    why: str
+    label: str = ""
+
+
+@dataclass
 class Plan:
     method: str
     backend: str
@@ -339,6 +354,11 @@ class Plan:
     download_mib: int | None = None
     disk_mib: int | None = None
     choices: dict[str, Any] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+
+    def decision(self, topic: str) -> Decision | None:
+        """The planner's decision on `topic` ("backend", "python", "release", …), or None if it made none."""
+        return next((d for d in self.decisions if d.topic == topic), None)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -349,5 +369,7 @@ class Plan:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
         names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names and k != "steps"}
-        return cls(steps=[Step.from_json(s) for s in data.get("steps", [])], **values)
+        values = {k: v for k, v in data.items() if k in names and k not in ("steps", "decisions")}
+        decisions = [Decision(**{k: v for k, v in d.items() if k in ("topic", "value", "why", "label")})
+                     for d in data.get("decisions", []) if isinstance(d, dict)]
+        return cls(steps=[Step.from_json(s) for s in data.get("steps", [])], decisions=decisions, **values)

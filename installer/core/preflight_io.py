@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -68,3 +69,43 @@ def folder_problem(folder: Path, create: bool = True) -> str | None:
     with contextlib.suppress(OSError):
         os.unlink(name)
     return None
+
+
+def made_by_torch_setup(folder: Path) -> bool:
+    """An environment an earlier run made (its marker says so): the only kind offered for replacing."""
+    try:
+        return folder.is_dir() and journal.read_marker(folder) is not None
+    except OSError:
+        return False
+
+
+def env_location_problem(folder: Path, need_mib: int, replacing: bool = False) -> str | None:
+    """Why the environment cannot be created at `folder`, in one sentence, or None when it can (the wizard
+    asks this as the user types). replacing: `folder` is Torch Setup's own environment being replaced."""
+    if folder.exists():
+        if not folder.is_dir():
+            return f"{folder} is a file; choose another name."
+        try:
+            if not replacing and any(folder.iterdir()):
+                return f"{folder} already exists and is not empty; choose another name or location."
+        except OSError as exc:
+            return f"{folder} cannot be read: {exc.strerror or exc}."
+    anchor = next((c for c in (folder, *folder.parents) if c.exists()), None)
+    if anchor is None:
+        return f"{folder} is on a drive that does not exist."
+    if not anchor.is_dir():
+        return f"{anchor} is a file, so no folder can be created inside it."
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        return f"You cannot create folders in {anchor} (no permission); choose a folder in your home."
+    try:
+        free_mib = shutil.disk_usage(anchor).free // (1024 * 1024)
+    except OSError:
+        return None
+    if free_mib < need_mib:
+        return (f"Only {_mib_text(free_mib)} free on the drive of {anchor}; this install needs about "
+                f"{_mib_text(need_mib)}. Free some space or choose another drive.")
+    return None
+
+
+def _mib_text(mib: int) -> str:
+    return f"{mib / 1024:.1f} GB" if mib >= 1000 else f"{int(mib)} MB"

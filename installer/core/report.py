@@ -64,6 +64,7 @@ class OSInfo:
     glibc: str | None = None  # "2.36" on glibc Linux, None elsewhere
     rosetta: bool = False  # an x86_64 process translated on Apple Silicon
     jetpack: str | None = None  # L4T / JetPack release on Jetson
+    libc: str | None = None  # Linux: "glibc" or "musl" (Alpine); None where unknown or not Linux
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QPalette
@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from installer.core.events import Diagnosis
 
 
 def monospace_font() -> QFont:
@@ -289,18 +292,10 @@ def linkify(text: object) -> str:
     return re.sub(r"(https?://[^\s<>()]+[^\s<>().,;:])", r'<a href="\1">\1</a>', escaped)
 
 
-def field_of(obj: Any, name: str, default: Any = None) -> Any:
-    """A field of an engine result, whether it is the dataclass or its JSON form (a dict)."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def diagnosis_html(diagnosis: Any) -> str:
+def diagnosis_html(diagnosis: Diagnosis) -> str:
     """A Diagnosis as "Why / What to do" rich text, the same on the Install and Verify pages.
 
     The fix in the wizard's own words where the diagnosis has them: the CLI's names flags the wizard has not.
     """
-    fix = field_of(diagnosis, "gui_fix") or field_of(diagnosis, "fix", "")
-    return (f"<b>Why:</b> {escape(field_of(diagnosis, 'summary', ''))}<br>"
-            f"<b>What to do:</b> {escape(fix)}")
+    return (f"<b>Why:</b> {escape(diagnosis.summary)}<br>"
+            f"<b>What to do:</b> {escape(diagnosis.gui_fix or diagnosis.fix)}")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QCloseEvent, QIcon
@@ -19,6 +19,14 @@ from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from installer.core.plan import ChoiceError, Choices
 from installer.gui.worker import Job
+
+if TYPE_CHECKING:  # the engine's own types; annotations only, so start-up imports nothing more
+    from installer.core.catalog import Catalog
+    from installer.core.checklist import ChecklistRow
+    from installer.core.plan import Plan
+    from installer.core.report import SystemReport
+    from installer.core.runner import RunResult
+    from installer.core.verify import VerifyReport
 
 
 class PageId(IntEnum):
@@ -71,14 +79,14 @@ class WizardState:
     """What the pages learn and decide, in one place (plain engine dataclasses, never widgets)."""
 
     choices: Choices = field(default_factory=Choices)
-    report: Any = None  # SystemReport
-    checklist: list[Any] = field(default_factory=list)
-    catalog: Any = None  # Catalog
+    report: SystemReport | None = None
+    checklist: list[ChecklistRow] = field(default_factory=list)
+    catalog: Catalog | None = None
     catalog_error: str | None = None
     detect_seconds: float | None = None
-    plan: Any = None  # Plan
-    result: Any = None  # RunResult
-    verify: Any = None  # VerifyReport
+    plan: Plan | None = None
+    result: RunResult | None = None
+    verify: VerifyReport | None = None
     log_path: str | None = None
 
 

@@ -124,3 +124,13 @@ def test_cpu_on_this_machine() -> None:
     assert cpu.model
     if std_platform.machine() == "x86_64":
         assert cpu.avx is not None and cpu.avx2 is not None
+
+
+def test_musl_linux_is_told_apart_from_glibc() -> None:
+    """Alpine 3.20's /etc/os-release and musl's loader (/lib/ld-musl-x86_64.so.1); glibc systems say glibc."""
+    alpine = {"/etc/os-release": 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.20.3\n'}
+    assert plat.detect_linux(src_with(alpine), "x86_64", "6.6.58-0-lts", None).libc == "musl"
+    loader = {"/lib/ld-musl-x86_64.so.1": ""}
+    assert plat.detect_linux(src_with(loader), "x86_64", "6.6", None).libc == "musl"
+    assert plat.detect_linux(src_with({}), "x86_64", "6.1", "2.36").libc == "glibc"
+    assert plat.detect_linux(src_with({}), "x86_64", "6.1", None).libc is None

@@ -90,7 +90,9 @@ def test_blackwell_on_torch_2_6_has_no_build(catalog: Catalog) -> None:
     assert plan.backend == "cpu"
     assert "no kernels in any CUDA build of torch 2.6.0" in text(plan)
     assert "torch ≤ 2.14 (cu126)" not in text(plan)  # cu126 has no Blackwell either
-    assert "or use torch ≤ 2.13 (cu129)" in text(plan)
+    # Issue 9: "torch ≤ 2.13" was backwards (Blackwell needs a NEWER torch); the nearest release whose build
+    # fits, planned on this machine first, is offered instead.
+    assert "or choose --torch 2.7 (its cu128 build fits)" in text(plan)
 
 
 def test_mixed_gpus_lowest_capability_decides(catalog: Catalog) -> None:

@@ -136,7 +136,13 @@ def detect_linux(src: MachineSources, machine: str, kernel: str, glibc: str | No
         build=kernel or None,
         glibc=glibc,
         jetpack=jetpack,
+        libc="glibc" if glibc else ("musl" if release.get("ID") == "alpine" or _has_musl_loader(src) else None),
     )
+
+
+def _has_musl_loader(src: MachineSources) -> bool:
+    """musl's dynamic loader, /lib/ld-musl-<arch>.so.1: a musl system (PyTorch has no wheels for it)."""
+    return any(src.exists(f"/lib/ld-musl-{arch}.so.1") for arch in ("x86_64", "aarch64"))
 
 
 def detect_macos(src: MachineSources, machine: str, mac_version: str) -> OSInfo:

@@ -5,8 +5,6 @@ Only Pythons the planner accepts for the chosen PyTorch are offered; when none f
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from installer.core.plan import env_name_problem
-from installer.gui.widgets import CollapsibleSection, escape, human_mib, scrolling_layout, status_color
+from installer.gui.widgets import CollapsibleSection, escape, scrolling_layout, status_color
 
 MANAGED = "managed"
 # Used until the planner gives its own estimate: a CPU build and its dependencies, unpacked.
 DEFAULT_DISK_MIB = 2500
-MANAGED_CANDIDATES = ("3.13", "3.12", "3.11", "3.10")
 SOURCES = [
     ("pytorch", "PyTorch's own package index (recommended)"),
     ("pypi", "PyPI"),
@@ -41,51 +38,17 @@ SOURCES = [
 ]
 
 
-def nearest_existing(path: Path) -> Path | None:
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def made_by_torch_setup(folder: Path) -> bool:
-    """An environment an earlier run made (its marker says so): the only kind the wizard offers to replace."""
-    from installer.core.journal import read_marker
+    from installer.core.preflight_io import made_by_torch_setup as ours
 
-    try:
-        return folder.is_dir() and read_marker(folder) is not None
-    except OSError:
-        return False
+    return ours(folder)
 
 
 def check_location(folder: Path, need_mib: int, replacing: bool = False) -> str | None:
-    """Why the environment cannot be created at `folder`, in one sentence, or None when it can.
+    """Core's answer (installer.core.preflight_io): the wizard holds no location rules of its own."""
+    from installer.core.preflight_io import env_location_problem
 
-    replacing: `folder` is Torch Setup's own environment and the user chose to replace it, so it may be full.
-    """
-    if folder.exists():
-        if not folder.is_dir():
-            return f"{folder} is a file; choose another name."
-        try:
-            if not replacing and any(folder.iterdir()):
-                return f"{folder} already exists and is not empty; choose another name or location."
-        except OSError as exc:
-            return f"{folder} cannot be read: {exc.strerror or exc}."
-    anchor = nearest_existing(folder)
-    if anchor is None:
-        return f"{folder} is on a drive that does not exist."
-    if not anchor.is_dir():
-        return f"{anchor} is a file, so no folder can be created inside it."
-    if not os.access(anchor, os.W_OK | os.X_OK):
-        return f"You cannot create folders in {anchor} (no permission); choose a folder in your home."
-    try:
-        free_mib = shutil.disk_usage(anchor).free // (1024 * 1024)
-    except OSError:
-        return None
-    if free_mib < need_mib:
-        return (f"Only {human_mib(free_mib)} free on the drive of {anchor}; this install needs about "
-                f"{human_mib(need_mib)}. Free some space or choose another drive.")
-    return None
+    return env_location_problem(folder, need_mib, replacing)
 
 
 class EnvironmentPage(QWizardPage):
@@ -93,8 +56,8 @@ class EnvironmentPage(QWizardPage):
         super().__init__()
         self._wizard = wizard
         self._loading = False
-        self._pythons_for: tuple[Any, ...] | None = None  # the choices the Python list was made for
-        self._default_python: str | None = None  # the interpreter the planner picks when none is named
+        self._pythons_for: tuple[object, ...] | None = None  # the choices the Python list was made for
+        self._python_choices: dict[str, str | None] = {}  # combo key -> Choices.python (None = the planner's pick)
         self.problem: str | None = None
         self.setTitle("The new environment")
         self.setSubTitle("PyTorch goes into a folder of its own, so nothing else on this computer changes.")
@@ -105,7 +68,7 @@ class EnvironmentPage(QWizardPage):
         self.name_edit.setAccessibleName("Environment name")
         self.name_edit.setAccessibleDescription("The folder name of the new environment: letters and digits of any "
                                                 "language, '.', '_' and '-'.")
-        self.name_edit.setPlaceholderText("e.g. pytorch")
+        self.name_edit.setPlaceholderText("e.g. torch-2.14-cpu")
         self.location_edit = QLineEdit(where)
         self.location_edit.setAccessibleName("Environment location")
         self.location_edit.setAccessibleDescription("The folder the environment is created in; a full path.")
@@ -264,7 +227,7 @@ class EnvironmentPage(QWizardPage):
             if not self.location_edit.text():
                 self.location_edit.setText(str(self._wizard.env_root))
             if not self.name_edit.text():
-                self.name_edit.setText(self._free_name(Path(self.location_edit.text()), "pytorch"))
+                self.name_edit.setText(self._free_name(Path(self.location_edit.text()), self._default_name()))
             self.engine_combo.setCurrentIndex(max(self.engine_combo.findData(choices.engine), 0))
             self._show_source(choices.torch_source)
             self.index_edit.setText(choices.index_url or "")
@@ -277,6 +240,15 @@ class EnvironmentPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.problem is None and not self._debounce.isActive()
+
+    def _default_name(self) -> str:
+        """The CLI's default name for these choices (torch-<series>-<backend>): one default, from core."""
+        from installer.core.planner import default_env_name
+
+        state = self._wizard.state
+        if state.report is None:
+            return "torch"
+        return default_env_name(state.report, self._wizard.choices_copy(), state.catalog)
 
     @staticmethod
     def _free_name(root: Path, base: str) -> str:
@@ -308,105 +280,58 @@ class EnvironmentPage(QWizardPage):
 
     # -- Pythons ----------------------------------------------------------------------------------------
 
-    def _python_key(self) -> tuple[Any, ...]:
+    def _python_key(self) -> tuple[object, ...]:
         c = self._wizard.state.choices
         return (c.method, c.torch, c.backend, c.engine, c.torch_source, c.index_url, tuple(c.packages))
 
     def _python_choice(self) -> str | None:
         """The Python for Choices: None while the planner's own pick is selected, so its reason stays
-        "the newest Python that fits" rather than "as asked"."""
-        data = self.python_combo.currentData()
-        if data is None or (self._default_python and str(data) == self._default_python):
-            return None
-        text = str(data)
-        return text.split(":", 1)[1] if text.startswith(MANAGED + ":") else text
+        "the best fit" rather than "as asked"."""
+        key = self.python_combo.currentData()
+        return self._python_choices.get(str(key)) if key is not None else None
 
     def _fill_pythons(self) -> None:
-        """Offer the Pythons with which the planner can make a plan; say which were left out and why."""
+        """Offer the Pythons core says the planner accepts here; say which were left out and why."""
+        from installer.core.planner import python_options
+
         wizard = self._wizard
         choices = wizard.state.choices
         self._pythons_for = self._python_key()
         previous = self.python_combo.currentData()
         self.python_combo.clear()
-        left_out: list[str] = []
-        default_plan, _ = wizard.try_plan(wizard.choices_copy(python=None, env=None))
-        default_exe = getattr(default_plan, "python_executable", None) if default_plan else None
-        self._default_python = default_exe
-        if choices.method == "conda":
-            for version in MANAGED_CANDIDATES:
-                plan, _err = wizard.try_plan(wizard.choices_copy(python=version, env=None))
-                if plan is not None:
-                    self.python_combo.addItem(f"Python {version} (conda installs it into the environment)", version)
-        else:
-            report = wizard.state.report
-            seen: set[str] = set()
-            for py in (report.pythons if report is not None else []):
-                if py.executable in seen:
-                    continue
-                seen.add(py.executable)
-                label = f"Python {py.version}  ·  {py.executable}  ({py.source})"
-                if not py.usable:
-                    left_out.append(f"{py.version} at {py.executable}: {py.problem or 'not usable'}")
-                    continue
-                plan, err = wizard.try_plan(wizard.choices_copy(python=py.executable, env=None))
-                if plan is None:
-                    left_out.append(f"{py.version} at {py.executable}: {err}")
-                    continue
-                self.python_combo.addItem(label, py.executable)
-            managed = self._managed_version()
-            if managed is not None:
-                self.python_combo.addItem(f"Let Torch Setup download a managed Python {managed}", f"{MANAGED}:{managed}")
+        self._python_choices = {}
+        report = wizard.state.report
+        offered = python_options(report, wizard.choices_copy(), wizard.state.catalog) if report is not None else None
+        default_key = None
+        for option in (offered.options if offered else []):
+            self.python_combo.addItem(option.label, option.key)
+            self._python_choices[option.key] = option.choice
+            if option.default:
+                default_key = option.key
         index = -1
-        for candidate in (previous, choices.python, default_exe):
+        wanted = [previous, choices.python, default_key] + ([f"managed:{choices.python}"] if choices.python else [])
+        for candidate in wanted:
             if candidate:
                 index = self.python_combo.findData(candidate)
                 if index >= 0:
                     break
-        if index < 0 and choices.python:
-            index = self.python_combo.findData(f"{MANAGED}:{choices.python}")
         self.python_combo.setCurrentIndex(max(index, 0))
         notes = []
-        if self.python_combo.count() == 0:
+        if offered is None or not offered.options:
             notes.append(f"<span style='color:{status_color('fail', self)}'>✗ No Python fits this PyTorch.</span>")
-        elif choices.method != "conda" and all(
-                str(self.python_combo.itemData(i)).startswith(MANAGED) for i in range(self.python_combo.count())):
-            notes.append("None of the Pythons on this computer fits this PyTorch, so Torch Setup will download "
-                         "one just for this environment (it does not change the rest of the computer).")
+        elif offered.note:
+            notes.append(escape(offered.note))
+        left_out = offered.left_out if offered else []
         if left_out:
-            supported = self._supported_range()
             versions = ", ".join(dict.fromkeys(x.split(" ", 1)[0] for x in left_out))
             notes.append(f"Not offered: Python {escape(versions)}"
-                         + (f" (PyTorch {escape(supported[0])} needs Python {escape(supported[1])})." if supported
-                            else ".") + " The reasons are under “Why not the others?”.")
+                         + (f" ({escape(offered.supported)})." if offered and offered.supported else ".")
+                         + " The reasons are under “Why not the others?”.")
         self.python_note.setText("<br>".join(notes))
         self.python_note.setToolTip("\n".join(left_out))
         self.python_note.setVisible(bool(notes))
         self.python_details.setText("\n".join(left_out))
         self.python_why.setVisible(bool(left_out))
-
-    def _supported_range(self) -> tuple[str, str] | None:
-        """(torch version, "3.10–3.14") for the chosen release on this platform, when the catalog knows it."""
-        state = self._wizard.state
-        try:
-            from installer.core.catalog import platform_key
-
-            torch = state.choices.torch
-            release = state.catalog.release(torch)  # "latest" and "nightly" included, as the planner reads them
-            return str(release.version), str(release.python_range(platform_key(state.report.os)).text())
-        except Exception:
-            return None
-
-    def _managed_version(self) -> str | None:
-        """The Python version uv would download: the planner's own pick when it already needs one."""
-        wizard = self._wizard
-        plan, _err = wizard.try_plan(wizard.choices_copy(python=None, env=None))
-        if plan is not None and getattr(plan, "python_executable", "x") is None:
-            return str(plan.python)
-        for version in MANAGED_CANDIDATES:
-            plan, _err = wizard.try_plan(wizard.choices_copy(python=version, env=None))
-            if plan is not None and getattr(plan, "python_executable", "x") is None:
-                return version
-        return None
 
     # -- reacting ---------------------------------------------------------------------------------------
 
@@ -498,9 +423,10 @@ class EnvironmentPage(QWizardPage):
         location = self.location_edit.text().strip()
         if not name:
             return "Give the environment a name."
-        if env_name_problem(name):  # the CLI's rule: letters and digits of any script, '.', '_', '-'
-            return ("A name may only use letters, digits, '.', '_' and '-', and must start with a letter or digit "
-                    "(at most 64 characters).")
+
+        problem = env_name_problem(name)
+        if problem:
+            return problem
         if not location:
             return "Choose a location for the environment."
         if any(c in location for c in "\n\r\0"):

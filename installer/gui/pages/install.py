@@ -7,7 +7,7 @@ the runner's file under the log folder, whose path the page shows.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QElapsedTimer, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
@@ -27,7 +27,6 @@ from installer.gui.widgets import (
     PathFallback,
     diagnosis_html,
     escape,
-    field_of,
     human_seconds,
     monospace_font,
     plain_text,
@@ -51,6 +50,10 @@ FIX_BUTTONS = {
 UNDONE = "undone"
 STEP_WORDS = {"pending": "waiting", "running": "running", "ok": "done", "fail": "failed", UNDONE: "undone"}
 
+if TYPE_CHECKING:
+    from installer.core.events import PlanFinished
+    from installer.core.runner import RunResult
+
 
 class InstallPage(QWizardPage):
     def __init__(self, wizard: Any) -> None:
@@ -59,7 +62,7 @@ class InstallPage(QWizardPage):
         self.job: Job | None = None
         self.running = False
         self.log_buffer: LogBuffer | None = None
-        self.finished_event: Any = None
+        self.finished_event: PlanFinished | None = None
         self.crash: str | None = None
         self.cancelling = False
         self._env_existed = False
@@ -187,7 +190,7 @@ class InstallPage(QWizardPage):
         result = self._wizard.state.result
         if result is None or self.is_running():
             return False
-        return bool(field_of(result, "ok")) or field_of(result, "verify") is not None
+        return result.ok or result.verify is not None
 
     def is_running(self) -> bool:
         return self.running
@@ -381,11 +384,11 @@ class InstallPage(QWizardPage):
         self.open_log_button.setEnabled(True)
 
     @Slot(object)
-    def on_result(self, result: Any) -> None:
+    def on_result(self, result: RunResult) -> None:
         state = self._wizard.state
         state.result = result
-        state.verify = field_of(result, "verify")
-        log_path = field_of(result, "log_path")
+        state.verify = result.verify
+        log_path = result.log_path
         if log_path:
             self._set_log_path(log_path)
 
@@ -417,10 +420,10 @@ class InstallPage(QWizardPage):
             self.retry_button.show()
             self._show_way_out([])
             return
-        seconds = float(field_of(result, "seconds", 0.0) or 0.0)
+        seconds = float(result.seconds or 0.0)
         if seconds:
             self.elapsed_label.setText(f"Took {human_seconds(seconds)}")
-        if field_of(result, "cancelled"):
+        if result.cancelled:
             self.setTitle("Installation cancelled")
             self.setSubTitle("You stopped the installation.")
             self.current_label.setText("Cancelled. What was done is undone again.")
@@ -430,14 +433,14 @@ class InstallPage(QWizardPage):
             self.retry_button.show()
             self._show_way_out([])
             return
-        if field_of(result, "ok"):
+        if result.ok:
             self.setTitle("PyTorch is installed")
             self.setSubTitle("Every step finished.")
             self.overall.setValue(1000)
             self.current_label.setText(f"<span style='color:{ok_color}'>✓ Installed in {human_seconds(seconds)}."
                                        "</span> Press Next to see what the check found.")
             return
-        verify = field_of(result, "verify")
+        verify = result.verify
         if verify is not None:
             self.setTitle("Installed, but the check failed")
             self.setSubTitle("PyTorch was installed, but it did not pass the check.")
@@ -446,17 +449,17 @@ class InstallPage(QWizardPage):
             return
         self.setTitle("The installation failed")
         self.setSubTitle("Here is what went wrong and what to do about it.")
-        failed = field_of(self.finished_event, "failed_step") if self.finished_event is not None else None
+        failed = self.finished_event.failed_step if self.finished_event is not None else None
         lines = [f"<span style='color:{fail_color}'>✗ <b>The installation failed"
                  + (f" at “{escape(failed)}”" if failed else "") + ".</b></span>"]
         actions: list[str] = []
-        for diagnosis in list(field_of(result, "diagnoses", []) or [])[:3]:
+        for diagnosis in result.diagnoses[:3]:
             lines.append(diagnosis_html(diagnosis))
-            action = field_of(diagnosis, "action")
+            action = diagnosis.action
             if action in FIX_BUTTONS and action not in actions:
                 actions.append(action)
         if len(lines) == 1:
-            message = field_of(self.finished_event, "message", "") if self.finished_event is not None else ""
+            message = self.finished_event.message if self.finished_event is not None else ""
             lines.append(escape(message or "The log has the details."))
         lines.append(self._rollback_text(short=True))
         self.status.setText("<br><br>".join(lines))
@@ -481,7 +484,7 @@ class InstallPage(QWizardPage):
 
     def _rollback_text(self, short: bool = False) -> str:
         plan = self._wizard.state.plan
-        removed = list(field_of(self.finished_event, "rolled_back", []) or []) if self.finished_event is not None else []
+        removed = list(self.finished_event.rolled_back) if self.finished_event is not None else []
         leftover = (plan is not None and not self._env_existed and Path(plan.env).exists())
         if leftover:
             return (f"<span style='color:{status_color('warn', self)}'>⚠ {escape(plan.env)} could not be removed "

@@ -6,7 +6,7 @@ The automatic compute platform is whatever the planner chooses for this machine;
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
 from installer.gui.widgets import escape, linkify, plain_text, scrolling_layout, status_color
 
 # Each with its own mnemonic (P, O, S); the page's other letters are V, C, T, A and the wizard's N, B.
+if TYPE_CHECKING:
+    from installer.core.plan import Plan
+
 METHOD_TITLES = {
     "pip": "&pip: a Python virtual environment",
     "conda": "c&onda: a conda environment",
@@ -34,16 +37,6 @@ METHOD_DESCRIPTIONS = {
     "conda": "A conda environment; PyTorch's wheels are installed inside it.",
     "source": "Downloads PyTorch's source code and compiles it; takes an hour or more.",
 }
-FALLBACK_BACKENDS = ["cpu", "cu126", "cu128", "cu130", "rocm6.4", "xpu"]
-
-
-def release_version(release: Any) -> str:
-    for attr in ("version", "torch", "name"):
-        value = getattr(release, attr, None)
-        if isinstance(value, str):
-            return value
-    return str(release)
-
 
 class MethodPage(QWizardPage):
     def __init__(self, wizard: Any) -> None:
@@ -196,7 +189,7 @@ class MethodPage(QWizardPage):
         latest = ""
         versions: list[str] = []
         try:
-            latest = release_version(catalog.latest())
+            latest = catalog.latest().version
             versions = list(catalog.versions())
         except Exception:
             pass
@@ -226,15 +219,13 @@ class MethodPage(QWizardPage):
         self.backend_combo.blockSignals(False)
 
     def _variants(self) -> list[str]:
-        state = self._wizard.state
-        try:
-            from installer.core.catalog import platform_key
+        """The builds core says PyTorch publishes of the chosen version for this machine's platform."""
+        from installer.core.planner import backend_options
 
-            torch = state.choices.torch
-            release = state.catalog.release(torch)  # "latest" and "nightly" included, as the planner reads them
-            return list(state.catalog.variants(release, platform_key(state.report.os)))
-        except Exception:
-            return FALLBACK_BACKENDS
+        state = self._wizard.state
+        if state.report is None or state.catalog is None:
+            return []
+        return backend_options(state.report, state.catalog, state.choices.torch)
 
     def _fill_extras(self) -> None:
         packages = self._wizard.state.choices.packages
@@ -314,14 +305,9 @@ class MethodPage(QWizardPage):
         self.completeChanged.emit()
 
     @staticmethod
-    def _backend_reason(plan: Any) -> str:
-        reasons = [str(r) for r in getattr(plan, "reasons", [])]
-        backend = str(plan.backend).lower()
-        for reason in reasons:  # the planner starts its build reason with the build: "cu126: …", "CPU build: …"
-            head = reason.split(":", 1)[0].lower()
-            if backend in head or "build" in head:
-                return reason
-        for reason in reasons:
-            if backend in reason.lower():
-                return reason
-        return ""
+    def _backend_reason(plan: Plan) -> str:
+        """The planner's reason for its build, read from the decision (never searched for in the prose)."""
+        from installer.core.planner.decisions import render
+
+        decision = plan.decision("backend")
+        return render(decision) if decision is not None else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
 
 from installer.gui.widgets import escape, human_mib, monospace_font, scrolling_layout, status_color
 
+if TYPE_CHECKING:
+    from installer.core.plan import Plan
+
 METHOD_WORDS = {
     "pip": "a Python virtual environment",
     "conda": "a conda environment",
@@ -27,25 +30,28 @@ METHOD_WORDS = {
 }
 
 
-def command_lines(plan: Any) -> str:
-    """The plan's commands for people to read or paste; the runner never goes through a shell."""
+def command_lines(plan: Plan) -> str:
+    """The plan's commands for people to read or paste, quoted as this computer's shell reads them
+    (installer.core.cmdline); the runner never goes through a shell."""
+    from installer.core.cmdline import command_text, plan_os, quote
     from installer.core.redact import redact_text
 
+    os_name = plan_os(plan)
     lines = []
     for index, step in enumerate(plan.steps, 1):
         lines.append(f"# {index}. {step.name}")
         if step.cwd:
-            lines.append(f"cd {shlex.quote(step.cwd)}")
+            lines.append(f"cd {quote(step.cwd, os_name)}")
         # Redact each value before quoting: the quoting of a password with a ' would hide where the URL ends.
-        env = " ".join(f"{k}={shlex.quote(redact_text(v))}" for k, v in sorted(step.env.items()))
-        lines.append((env + " " if env else "") + shlex.join(redact_text(str(a)) for a in step.argv))
+        lines.append(command_text([redact_text(str(a)) for a in step.argv], os_name,
+                                  {k: redact_text(v) for k, v in sorted(step.env.items())}))
     return "\n".join(redact_text(line) for line in lines)
 
 
-def plan_in_words(plan: Any) -> str:
-    packages = ", ".join(p for p in plan.packages) if getattr(plan, "packages", None) else "torch"
+def plan_in_words(plan: Plan) -> str:
+    packages = ", ".join(plan.packages) if plan.packages else "torch"
     python = f"Python {plan.python}"
-    if getattr(plan, "python_executable", None):
+    if plan.python_executable:
         python += f" ({plan.python_executable})"
     elif plan.method != "conda":
         python += " (downloaded just for this environment)"
@@ -55,10 +61,10 @@ def plan_in_words(plan: Any) -> str:
         "Check that it works: run a small calculation on "
         + ("the processor." if plan.expect == "cpu" else f"the graphics card ({escape(plan.expect)}).")
     ]
-    if getattr(plan, "choices", {}).get("jupyter"):
+    if plan.choices.get("jupyter"):
         items.insert(2, "Register it as a Jupyter kernel.")
     text = "<ol>" + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
-    reasons = [str(r) for r in getattr(plan, "reasons", [])]
+    reasons = list(plan.reasons)
     if reasons:
         text += "<p><b>Why:</b></p><ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>"
     return text

@@ -5,7 +5,7 @@ The plan's own verify step usually produced the VerifyReport already; otherwise 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
@@ -18,25 +18,20 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from installer.gui.widgets import (
-    diagnosis_html,
-    escape,
-    field_of,
-    scrolling_layout,
-    status_color,
-    status_icon,
-)
+from installer.gui.widgets import diagnosis_html, escape, scrolling_layout, status_color, status_icon
 from installer.gui.worker import Job, VerifyWorker
 
+if TYPE_CHECKING:
+    from installer.core.events import Diagnosis
+    from installer.core.report import SystemReport
+    from installer.core.verify import DeviceReport, VerifyReport
 
-def backend_of(verify: Any) -> str:
-    for name in ("backend", "expect"):
-        value = field_of(verify, name)
-        if value:
-            return str(value)
-    cuda = field_of(verify, "cuda")
-    if cuda:
-        return f"CUDA {cuda}"
+
+def backend_of(verify: VerifyReport) -> str:
+    if verify.backend or verify.expect:
+        return str(verify.backend or verify.expect)
+    if verify.cuda:
+        return f"CUDA {verify.cuda}"
     return "cpu"
 
 
@@ -57,22 +52,15 @@ def backend_words(backend: str) -> str:
     return backend
 
 
-def device_line(device: Any) -> tuple[str, str, bool | None]:
-    """(device name, what its kernel check said, passed?) from a device entry of any reasonable shape."""
-    if isinstance(device, str):
-        return device, "", None
-    name = field_of(device, "name") or field_of(device, "device") or "device"
-    index = field_of(device, "index")
-    if index is not None and str(index) not in str(name):
-        name = f"{name} (#{index})"
-    cap = field_of(device, "capability") or field_of(device, "compute_capability") or field_of(device, "arch")
+def device_line(device: DeviceReport) -> tuple[str, str, bool | None]:
+    """(device name, what its kernel check said, passed?) for one device the probe reported."""
+    name = device.name or device.device or "device"
+    if str(device.index) not in name:
+        name = f"{name} (#{device.index})"
+    cap = device.capability or device.arch
     if cap:
         name = f"{name}, {cap}"
-    ok = field_of(device, "ok")
-    if ok is None:
-        ok = field_of(device, "kernel_ok")
-    detail = field_of(device, "detail") or field_of(device, "kernel") or field_of(device, "error") or ""
-    return str(name), str(detail), ok
+    return name, device.error or "", device.kernel_ok
 
 
 # The probe's check names ("python", "cpu kernel", "kernel cuda:0") as row names in one style: a short
@@ -101,7 +89,7 @@ def check_words(name: str) -> str:
     return f"{name} imports" if name.replace("_", "").replace("-", "").isalnum() and name.islower() else name
 
 
-def diagnoses_for(verify: Any, report: Any) -> list[Any]:
+def diagnoses_for(verify: VerifyReport, report: SystemReport | None) -> list[Diagnosis]:
     try:
         from installer.core.diagnose import diagnose_facts
 
@@ -211,9 +199,9 @@ class VerifyPage(QWizardPage):
         self.rerun_button.setEnabled(True)
         self.completeChanged.emit()
 
-    def show_report(self, verify: Any) -> None:
-        ok = bool(field_of(verify, "ok"))
-        torch = field_of(verify, "torch") or "?"
+    def show_report(self, verify: VerifyReport) -> None:
+        ok = verify.ok
+        torch = verify.torch or "?"
         backend = backend_of(verify)
         if ok:
             self.headline.setText(f"<span style='color:{status_color('ok', self)}'>✓ PyTorch {escape(torch)} works "
@@ -224,21 +212,17 @@ class VerifyPage(QWizardPage):
         self.facts.clear()
         self._add("PyTorch version", str(torch), True)
         self._add("Compute platform", backend_words(backend), None)
-        cuda = field_of(verify, "cuda")
-        if cuda:
-            self._add("CUDA runtime", str(cuda), None)
-        for device in field_of(verify, "devices", []) or []:
+        if verify.cuda:
+            self._add("CUDA runtime", verify.cuda, None)
+        for device in verify.devices:
             name, detail, dev_ok = device_line(device)
             self._add(f"Device {name}", detail or ("a calculation ran" if dev_ok else ""), dev_ok)
-        for check in field_of(verify, "checks", []) or []:
-            self._add(check_words(str(field_of(check, "name", "check"))), str(field_of(check, "detail", "") or ""),
-                      field_of(check, "ok"))
-        gflops = field_of(verify, "throughput_gflops")
-        if gflops:
-            self._add("Speed of a matrix multiply", f"{float(gflops):,.0f} GFLOP/s", None)
-        error = field_of(verify, "error")
-        if error:
-            self._add("What went wrong", str(error), False)
+        for check in verify.checks:
+            self._add(check_words(check.name), check.detail, check.ok)
+        if verify.throughput_gflops:
+            self._add("Speed of a matrix multiply", f"{verify.throughput_gflops:,.0f} GFLOP/s", None)
+        if verify.error:
+            self._add("What went wrong", verify.error, False)
         if ok:
             self.diagnosis.clear()
             return

@@ -1,0 +1,1 @@
+"""The steps for each install method."""
