@@ -81,6 +81,11 @@ def _add_choice_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--find-links", metavar="DIR|URL", action="append", help="extra wheel location (repeatable)")
     g.add_argument("--trusted-host", metavar="HOST", action="append", help="allow plain http from this host")
     g.add_argument("--offline", action="store_true", default=None, help="never touch the network")
+    g.add_argument("--cert", metavar="FILE",
+                   help="a CA bundle (PEM) to trust in addition to the system's store (a company CA)")
+    g.add_argument("--torch-index-url", metavar="URL",
+                   help="a mirror of PyTorch's wheel index root (Artifactory, Nexus, devpi); …/cu126 is kept")
+    g.add_argument("--proxy", metavar="URL", help="proxy for every download: http://[USER:PASSWORD@]HOST:PORT")
     g.add_argument("--jupyter", action="store_true", default=None, help="register the env as a Jupyter kernel")
     g.add_argument("--source-repo", metavar="URL|DIR",
                    help="for --method source: a mirror or local clone of PyTorch's git repository")
@@ -149,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this platform: linux-x86_64, linux-arm64, windows-x86_64, windows-arm64, macos-arm64, "
                    "macos-x86_64")
     p.add_argument("--json", action="store_true", help="print the catalog as JSON")
+
+    p = sub.add_parser("config", help="show Torch Setup's settings, their values and where each came from")
+    p.add_argument("--json", action="store_true", help="print the settings and files as JSON")
 
     p = sub.add_parser("cleanup", help="find runs that were interrupted and remove what they left behind")
     p.add_argument("--yes", "-y", action="store_true", help="remove the leftovers without asking")
@@ -237,23 +245,31 @@ def _load_system(path: str | None, *, offline: bool = False, env_dir: str | None
 
 
 def _choices_from_args(args: argparse.Namespace) -> Choices:
+    from installer.core import settings
     from installer.core.plan import Choices, choices_from_answers
 
     choices = choices_from_answers(args.answers) if getattr(args, "answers", None) else Choices()
+    defaults = Choices()
+    # An answer file counts as explicit where it differs from the default; a flag always does.
+    explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)}
     for name in Choices.field_names():
         value = getattr(args, name, None)
         if value is not None:
             setattr(choices, name, value)
+            explicit.add(name)
+    # Torch Setup's config files and TORCH_SETUP_* variables fill what neither gave (flag > variable >
+    # user file > machine file > default); the same network settings then serve detection and the plan.
+    args.applied_settings = settings.apply(choices, explicit)
     choices.validate()
     return choices
 
 
-def _load_catalog(report: SystemReport, offline: bool) -> Catalog:
+def _load_catalog(report: SystemReport, offline: bool, mirror: str | None = None) -> Catalog:
     from installer.core.catalog import Catalog
 
     # Refresh only when the network check saw PyTorch's index answer: a closed network costs nothing.
     refresh = 3.0 if (not offline and report.network.pytorch_index) else None
-    return Catalog.load(refresh_timeout=refresh)
+    return Catalog.load(refresh_timeout=refresh, index_root=mirror)
 
 
 def _make_plan(args: argparse.Namespace, *, elsewhere: bool = False) -> tuple[Choices, SystemReport, Plan]:
@@ -262,11 +278,13 @@ def _make_plan(args: argparse.Namespace, *, elsewhere: bool = False) -> tuple[Ch
     from installer.core.planner import make_plan
     from installer.core.uvbin import uv_executable
 
-    catalog = _load_catalog(report, choices.offline)
+    catalog = _load_catalog(report, choices.offline, choices.torch_index_url)
     extra: dict[str, str] = {}
     if args.source_repo:
         extra["source_repo"] = _checked_source_repo(args.source_repo)
     plan = make_plan(report, choices, catalog, uv=uv_executable(), elsewhere=elsewhere, **extra)
+    if not elsewhere:  # this machine's trust store, proxies and pip/uv configuration mean nothing on another
+        args.applied_settings.apply_to_plan(plan)
     return choices, report, plan
 
 
@@ -315,7 +333,13 @@ def _show_plan(plan: Plan, out: TextIO) -> None:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    report = _load_system(args.system, offline=args.offline, env_dir=args.env)
+    from installer.core import settings
+    from installer.core.plan import Choices
+
+    # The check uses the proxy, trust and mirror an install would use (and a machine file's offline).
+    choices = Choices(offline=bool(args.offline))
+    settings.apply(choices, {"offline"} if args.offline else set())
+    report = _load_system(args.system, offline=choices.offline, env_dir=args.env)
     if args.json:
         _print_json(report.to_json())
         return EXIT_OK
@@ -587,6 +611,17 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from installer.core import settings
+
+    current = settings.load()
+    if args.json:
+        _print_json(current.to_json())
+    else:
+        print("\n".join(settings.render_lines(current)))
+    return EXIT_OK
+
+
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from installer.core import journal
 
@@ -646,6 +681,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diagnose": cmd_diagnose,
     "catalog": cmd_catalog,
     "cleanup": cmd_cleanup,
+    "config": cmd_config,
 }
 
 
@@ -714,7 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stdout_gone()
         # Reading commands did their work and their reader left early; an install never ends here (its
         # output survives a lost reader), so reaching this in another command is not a success.
-        return EXIT_OK if command in ("detect", "plan", "verify", "diagnose", "catalog") else EXIT_FAILED
+        return EXIT_OK if command in ("detect", "plan", "verify", "diagnose", "catalog", "config") else EXIT_FAILED
     except Exception as exc:
         return _internal_error(exc)
     finally:

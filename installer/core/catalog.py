@@ -209,13 +209,17 @@ class Catalog:
         return cls(_bundled_data())
 
     @classmethod
-    def load(cls, refresh_timeout: float | None = None) -> Catalog:
+    def load(cls, refresh_timeout: float | None = None, index_root: str | None = None) -> Catalog:
         """Bundled data overlaid with the refresh cache; refresh_timeout=None means no network at all.
 
         With a timeout, a cache older than a day is renewed first (time-boxed); when that fails the
-        older cache or the bundled data stands, and `notes` says so.
+        older cache or the bundled data stands, and `notes` says so. `index_root` is a mirror of PyTorch's
+        index: the refresh reads from it and index_url() builds the per-backend URLs under it.
         """
         data = _bundled_data()
+        if index_root:
+            root = index_root.rstrip("/")
+            data["index"] = {**data.get("index", {}), "base": root, "nightly": f"{root}/nightly"}
         cached = read_cache()
         notes: list[str] = []
         if refresh_timeout is not None and (cached is None or _cache_age_s(cached) > CACHE_MAX_AGE_S):
@@ -529,8 +533,11 @@ def wheel_names_from_page(html_text: str) -> list[str]:
 
 
 def _fetch(url: str, timeout: float) -> str:
+    from installer.core import netconfig
+
     request = urllib.request.Request(url, headers={"Accept": "text/html", "User-Agent": "torch-setup"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    # The same trust (OS store + extra CAs) and proxies as the install's own downloads.
+    with netconfig.opener(netconfig.active()).open(request, timeout=timeout) as response:
         body: bytes = response.read(32 * 1024 * 1024)
     return body.decode("utf-8", errors="replace")
 

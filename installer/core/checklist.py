@@ -269,15 +269,26 @@ def _network_rows(report: SystemReport) -> list[ChecklistRow]:
         rows.append(ChecklistRow(OK, "network", "PyTorch's download index answers", "GPU builds can be "
                                                                                      "downloaded."))
     else:
-        rows.append(ChecklistRow(FAIL, "network", "PyTorch's download index does not answer",
-                                 "CUDA, ROCm and XPU builds come from it: check the connection or proxy, or use a "
-                                 "mirror or local wheels."))
+        why = {"certificate": "its certificate is not trusted", "proxy-auth": "the proxy refused (407)",
+               "proxy-failed": "the proxy could not connect"}.get(net.problem or "", "no answer")
+        rows.append(ChecklistRow(FAIL, "network", f"PyTorch's download index does not answer ({why})",
+                                 _network_fix(net.problem)))
     if net.package_index is True:
         rows.append(ChecklistRow(OK, "network", "The package index answers", "Other packages can be downloaded."))
     elif net.package_index is False:
         rows.append(ChecklistRow(FAIL, "network", "The package index does not answer",
                                  "Packages other than PyTorch cannot be downloaded."))
     return rows
+
+
+def _network_fix(problem: str | None) -> str:
+    from installer.core.netconfig import FIXES
+
+    fix = FIXES.get(problem or "")
+    if fix:
+        return fix[0].upper() + fix[1:] + "."
+    return ("CUDA, ROCm and XPU builds come from it: check the connection or proxy, or use a mirror or local "
+            "wheels.")
 
 
 def _probe_rows(report: SystemReport) -> list[ChecklistRow]:

@@ -40,8 +40,19 @@ def state_dir() -> Path:
     return home / "state" if home else Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+_ENV_ROOT: Path | None = None
+
+
+def set_env_root(folder: Path | None) -> None:
+    """The env_root setting (config file or TORCH_SETUP_ENV_ROOT) moves the default environments folder."""
+    global _ENV_ROOT
+    _ENV_ROOT = folder
+
+
 def default_env_root() -> Path:
     """The folder new environments go into unless the user picks another: ~/torch-envs."""
+    if _ENV_ROOT is not None:
+        return _ENV_ROOT
     home = _home_override()
     return home / "envs" if home else Path.home() / "torch-envs"
 

@@ -79,6 +79,9 @@ class Choices:
     find_links: list[str] = field(default_factory=list)
     trusted_host: list[str] = field(default_factory=list)  # hosts allowed over plain http
     offline: bool = False
+    cert: str | None = None  # a CA bundle (PEM) trusted in addition to the system's store
+    torch_index_url: str | None = None  # a mirror of PyTorch's index root (per-backend paths are kept)
+    proxy: str | None = None  # a proxy for every download; credentials are never shown or written
     jupyter: bool = False  # register the environment as a Jupyter kernel
     force: bool = False  # replace an environment that Torch Setup made earlier
     yes: bool = False  # never prompt
@@ -137,11 +140,26 @@ class Choices:
         self._validate_source()
         if self.index_url is not None:
             self._validate_url(self.index_url, "--index-url")
+        self._validate_network()
         for folder in self.find_links:
             if "://" in folder:
                 self._validate_url(folder, "--find-links")
             elif not Path(folder).expanduser().is_dir():
                 raise ChoiceError(f"The --find-links folder {folder} does not exist.")
+
+    def _validate_network(self) -> None:
+        """--cert, --torch-index-url and --proxy (the checks live with Torch Setup's settings files)."""
+        if self.cert is None and self.torch_index_url is None and self.proxy is None:
+            return
+        from installer.core import settings
+
+        for key in settings.KEYS:
+            value = getattr(self, key.name, None) if key.name in ("cert", "torch_index_url", "proxy") else None
+            if value is not None:
+                setattr(self, key.name, settings.check_value(key, value, key.flag))
+        if self.torch_index_url is not None and self.torch_source not in ("pytorch",):
+            raise ChoiceError("--torch-index-url replaces PyTorch's index; it cannot be combined with "
+                              f"--torch-source {redact_url(self.torch_source)}.")
 
     def _validate_paths(self) -> None:
         """Paths the OS cannot represent (NUL, over-long names) fail here, before any Path() call."""

@@ -185,6 +185,7 @@ class NetworkInfo:
     pytorch_index: bool | None = None  # PyTorch's wheel index answered
     package_index: bool | None = None  # the default package index answered
     detail: str | None = None
+    problem: str | None = None  # "certificate" | "proxy-auth" | "proxy-failed" when a check said which
 
 
 @dataclass

@@ -61,11 +61,22 @@ class EnginePlanner:
         self.source_repo = source_repo
 
     def __call__(self, report: Any, choices: Choices, catalog: Any) -> Any:
+        from installer.core import settings
         from installer.core.planner import make_plan
         from installer.core.uvbin import uv_executable
 
         extra = {"source_repo": self.source_repo} if self.source_repo else {}
-        return make_plan(report, choices, catalog, uv=uv_executable(), **extra)
+        # The same config files, variables and network setup as the CLI (what the wizard's pages set is
+        # explicit, as a flag is); then the same trust, proxy and pip/uv settings on the plan's steps.
+        defaults = Choices()
+        explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)}
+        applied = settings.apply(choices, explicit)
+        if choices.torch_index_url:
+            root = choices.torch_index_url.rstrip("/")
+            catalog.index = {**catalog.index, "base": root, "nightly": f"{root}/nightly"}
+        plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
+        applied.apply_to_plan(plan)
+        return plan
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:

@@ -29,6 +29,11 @@ def default_index_url(env: Mapping[str, str]) -> tuple[str | None, str]:
     for var in INDEX_ENV_VARS:
         if env.get(var):
             return env[var], var
+    from installer.core.netconfig import read_pip_config
+
+    configured = read_pip_config(env).get("index-url")
+    if configured is not None:
+        return str(configured.value), configured.origin
     try:
         from pip._internal.models.index import PyPI  # type: ignore[import-not-found,unused-ignore]
 
@@ -38,16 +43,22 @@ def default_index_url(env: Mapping[str, str]) -> tuple[str | None, str]:
 
 
 def url_answers(url: str, timeout: float = 2.0) -> tuple[bool, str]:
-    """Any HTTP answer counts as reachable (a 403 or 405 to HEAD still proves the server is there)."""
+    """Any HTTP answer counts as reachable (a 403 or 405 to HEAD still proves the server is there).
+
+    The check goes through the same proxy and trust as the install, and a failure says which of "no
+    answer", "the proxy refused (407)" and "certificate not trusted" it was, with the fix."""
+    from installer.core import netconfig
+
     request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "torch-setup"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with netconfig.opener(netconfig.active()).open(request, timeout=timeout) as response:
             return True, f"HTTP {response.status}"
     except urllib.error.HTTPError as exc:
+        if exc.code == 407:
+            return False, netconfig.describe_failure(OSError("Tunnel connection failed: 407 Proxy"))[1]
         return True, f"HTTP {exc.code}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return False, str(reason)
+        return False, netconfig.describe_failure(exc)[1]
 
 
 def _answer(future: Future[tuple[bool, str]], timeout: float) -> tuple[bool, str]:
@@ -66,17 +77,25 @@ def detect_network(env: Mapping[str, str] | None = None, timeout: float = 2.0,
     info = NetworkInfo(checked=True,
                        proxies=redacted_proxies(urllib.request.getproxies() if proxies is None else proxies))
     index, origin = default_index_url(env)
+    from installer.core import netconfig
+
+    mirror = netconfig.active_mirror()
+    torch_index = mirror.rstrip("/") + "/" if mirror else PYTORCH_INDEX
     # urllib's timeout is per socket operation; the deadline below bounds the whole check.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="network")
-    torch_future = pool.submit(check, PYTORCH_INDEX, timeout)
+    torch_future = pool.submit(check, torch_index, timeout)
     index_future = pool.submit(check, index, timeout) if index else None
     pool.shutdown(wait=False)
     info.pytorch_index, torch_detail = _answer(torch_future, timeout)
-    details = [f"PyTorch index: {torch_detail}"]
+    details = [f"PyTorch index{' mirror ' + redact_url(torch_index) if mirror else ''}: {torch_detail}"]
     if index_future is not None and index:
         info.package_index, index_detail = _answer(index_future, timeout)
         details.append(f"package index {redact_url(index)} ({origin}): {index_detail}")
     else:
         details.append(f"package index not checked: {origin}")
     info.detail = "; ".join(details)
+    for text in details:
+        for kind in (netconfig.PROXY_AUTH, netconfig.CERTIFICATE, netconfig.PROXY_FAILED):
+            if netconfig.FIXES[kind] in text and info.problem is None:
+                info.problem = kind
     return info
