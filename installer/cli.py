@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cleanup", help="find runs that were interrupted and remove what they left behind")
     p.add_argument("--yes", "-y", action="store_true", help="remove the leftovers without asking")
     p.add_argument("--json", action="store_true", help="list the interrupted runs as JSON")
+
+    from installer.cli_doctor import add_parsers as add_doctor_parsers
+
+    add_doctor_parsers(sub)  # doctor, envs
     return parser
 
 
@@ -623,6 +627,18 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(app.run_gui(sys.argv[:1]))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from installer.cli_doctor import cmd_doctor as run
+
+    return run(args)
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    from installer.cli_doctor import cmd_envs as run
+
+    return run(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gui": cmd_gui,
     "detect": cmd_detect,
@@ -632,6 +648,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diagnose": cmd_diagnose,
     "catalog": cmd_catalog,
     "cleanup": cmd_cleanup,
+    "doctor": cmd_doctor,
+    "envs": cmd_envs,
 }
 
 
@@ -659,6 +677,8 @@ _PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report")),
     "verify": (("python", "--python"), ("system", "--system")),
     "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
+    "doctor": (("fix", "--fix"), ("system", "--system")),
+    "envs": (("env", "ENV"), ("system", "--system")),
 }
 
 
