@@ -23,25 +23,31 @@ __all__ = ["EnvVerdict", "RepairRequest", "check_envs", "verdict_for"]
 def verdict_for(facts: EnvFacts, report: SystemReport, catalog: Catalog, request: RepairRequest | None = None,
                 verify: Any = None, uv: str = "uv") -> EnvVerdict:
     """Judge one inspected environment and, where it needs one, say which fix the planner would make."""
-    findings = judge_env(facts, report, catalog, verify)
+    plan = None
+    plan_error = None
+    if facts.ok and facts.kind != "interpreter":
+        try:
+            plan = plan_repair(facts, report, catalog, request or RepairRequest(), "doctor-check", uv=uv)
+        except ChoiceError as exc:
+            plan_error = str(exc)
+    findings = judge_env(facts, report, catalog, verify, planned_backend=plan.backend if plan else None)
     verdict = EnvVerdict(env=facts.path, python_executable=facts.python_executable, python=facts.python,
                          kind=facts.kind, source=facts.source, torch=facts.torch, build=torch_build(facts),
                          status=worst(findings), findings=findings, packages=packages_of(facts),
                          made_by_torch_setup=facts.marker is not None,
                          verify=verify.to_json() if verify is not None else None)
-    if facts.ok and facts.kind == "interpreter" and (verdict.status == "fail" or facts.torch is None):
+    if not facts.ok or (verdict.status != "fail" and facts.torch is not None):
+        return verdict
+    if facts.kind == "interpreter":
         verdict.planned_fix = {"error": f"{facts.path} is a base Python installation, not an environment: Torch Setup "
                                f"changes only virtual and conda environments; make one with `torch-setup install "
                                f"--python {facts.python_executable}`."}
-    elif facts.ok and (verdict.status == "fail" or facts.torch is None):
-        try:
-            plan = plan_repair(facts, report, catalog, request or RepairRequest(), "doctor-check", uv=uv)
-        except ChoiceError as exc:
-            verdict.planned_fix = {"error": str(exc)}
-        else:
-            verdict.planned_fix = {"torch": plan.torch, "backend": plan.backend, "packages": plan.packages,
-                                   "reasons": plan.reasons}
-            verdict.pinned = pinned_conflicts(facts, plan)
+    elif plan is None:
+        verdict.planned_fix = {"error": plan_error or "no plan"}
+    else:
+        verdict.planned_fix = {"torch": plan.torch, "backend": plan.backend, "packages": plan.packages,
+                               "reasons": plan.reasons}
+        verdict.pinned = pinned_conflicts(facts, plan)
     return verdict
 
 

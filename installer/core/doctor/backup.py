@@ -225,10 +225,14 @@ def restore(folder: Path, uv: str) -> tuple[list[str], str | None]:
     for rel in manifest.entries:
         target = env / rel
         source = folder / "files" / rel
+        if not (source.exists() or source.is_symlink()):
+            continue  # put back by an earlier, interrupted restore
         try:
             if target.exists() or target.is_symlink():
                 remove_path(target)
-            _copy(source, target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Moved, not copied: the backup is dropped after a restore anyway, and a rename is instant.
+            shutil.move(str(source), str(target))
         except OSError as exc:
             problems.append(f"could not put back {target}: {exc}")
     after = None

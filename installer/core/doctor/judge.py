@@ -117,8 +117,10 @@ def _family_findings(facts: EnvFacts) -> list[Finding]:
     return out
 
 
-def judge_env(facts: EnvFacts, report: SystemReport, catalog: Catalog, verify: Any = None) -> list[Finding]:
-    """Every finding for one environment, worst first."""
+def judge_env(facts: EnvFacts, report: SystemReport, catalog: Catalog, verify: Any = None,
+              planned_backend: str | None = None) -> list[Finding]:
+    """Every finding for one environment, worst first. `planned_backend` is the planner's build for this env on
+    this machine: a GPU is "usable" when the planner would use it (an old driver, a too-old GPU: it would not)."""
     if not facts.ok:
         return [Finding(FAIL, "broken-interpreter", "Its Python does not run", facts.problem or "")]
     findings: list[Finding] = []
@@ -152,10 +154,15 @@ def judge_env(facts: EnvFacts, report: SystemReport, catalog: Catalog, verify: A
                                 "numpy 1 and fails to convert arrays; install numpy<2 or a newer torch."))
     gpu_build = build.startswith(("cu", "rocm")) or build == "xpu"
     mac_mps = platform == "macos-arm64" and build == "cpu"
-    if not gpu_build and not mac_mps and nvidia:
+    if planned_backend is not None:
+        gpu_usable = planned_backend.startswith(("cu", "rocm")) or planned_backend == "xpu"
+    else:
+        gpu_usable = bool(nvidia) and _vt(report.cuda_driver_version)[:1] >= (12,)
+    if not gpu_build and not mac_mps and gpu_usable:
         findings.append(Finding(FAIL, "cpu-only-on-gpu", "CPU-only build on a machine with a usable GPU",
                                 f"torch {torch} has no CUDA support (torch.cuda.is_available() is False); "
-                                f"{_gpu_names(nvidia)} goes unused."))
+                                f"{_gpu_names(nvidia) or 'the GPU'} goes unused; the planner would install a "
+                                f"{planned_backend or 'GPU'} build."))
     if cuda and build.startswith("cu"):
         driver_cuda = report.cuda_driver_version
         if nvidia and driver_cuda and _vt(driver_cuda)[:1] < _vt(cuda)[:1]:
