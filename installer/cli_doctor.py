@@ -148,7 +148,7 @@ def _print_verdicts(verdicts: list[EnvVerdict]) -> None:
             print(f"    {f.mark} {f.text}")
             if f.meaning:
                 print(f"        {f.meaning}")
-        fix = v.planned_fix
+        fix = v.planned_fix if (v.status == "fail" or not v.torch) else None
         if fix and "error" in fix:
             print(f"    Fix: none planned: {fix['error']}")
         elif fix:

@@ -22,7 +22,8 @@ __all__ = ["EnvVerdict", "RepairRequest", "check_envs", "verdict_for"]
 
 def verdict_for(facts: EnvFacts, report: SystemReport, catalog: Catalog, request: RepairRequest | None = None,
                 verify: Any = None, uv: str = "uv") -> EnvVerdict:
-    """Judge one inspected environment and, where it needs one, say which fix the planner would make."""
+    """Judge one inspected environment and say which fix (a reinstall, where it looks fine from its metadata)
+    the planner would make."""
     plan = None
     plan_error = None
     if facts.ok and facts.kind != "interpreter":
@@ -36,9 +37,11 @@ def verdict_for(facts: EnvFacts, report: SystemReport, catalog: Catalog, request
                          status=worst(findings), findings=findings, packages=packages_of(facts),
                          made_by_torch_setup=facts.marker is not None,
                          verify=verify.to_json() if verify is not None else None)
-    if not facts.ok or (verdict.status != "fail" and facts.torch is not None):
+    if not facts.ok:
         return verdict
     if facts.kind == "interpreter":
+        if verdict.status != "fail" and facts.torch is not None:
+            return verdict
         verdict.planned_fix = {"error": f"{facts.path} is a base Python installation, not an environment: Torch Setup "
                                f"changes only virtual and conda environments; make one with `torch-setup install "
                                f"--python {facts.python_executable}`."}
