@@ -47,7 +47,7 @@ if metadata is not None:
                       "dist_info": str(path) if path else None})
 print("TORCH_SETUP_ENV_FACTS " + json.dumps({
     "python": ".".join(str(x) for x in sys.version_info[:3]),
-    "executable": sys.executable, "prefix": sys.prefix, "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+    "prefix": sys.prefix, "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "purelib": sysconfig.get_paths().get("purelib"), "platlib": sysconfig.get_paths().get("platlib"),
     "bits": 64 if sys.maxsize > 2**32 else 32, "dists": dists}))
 """
@@ -68,7 +68,6 @@ class Dist:
 @dataclass
 class ScriptAnswer:
     python: str
-    executable: str
     prefix: str
     base_prefix: str
     purelib: str | None = None
