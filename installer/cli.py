@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_system_args(p)
 
     p = sub.add_parser("diagnose", help="explain a failed install from its log")
-    p.add_argument("log", metavar="LOG", nargs="?", help="a log file (pip, uv, conda, a traceback, ...)")
+    p.add_argument("log", metavar="LOG", nargs="?", help="a log file (pip, uv, conda, a traceback, ...); - reads standard input")
     p.add_argument("--verify-report", metavar="FILE", help="a VerifyReport JSON to diagnose from facts")
     p.add_argument("--json", action="store_true", help='print {"diagnoses": [...]}')
     _add_system_args(p)
@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cleanup", help="find runs that were interrupted and remove what they left behind")
     p.add_argument("--yes", "-y", action="store_true", help="remove the leftovers without asking")
     p.add_argument("--json", action="store_true", help="list the interrupted runs as JSON")
+
+    from installer.cli_doctor import add_parsers as add_doctor_parsers
+
+    add_doctor_parsers(sub)  # doctor, envs
     return parser
 
 
@@ -537,12 +541,16 @@ def _print_verify(report: Any, diagnoses: list[Any]) -> None:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from installer.core.diagnose import DiagnoseError, diagnose_facts, diagnose_file
+    from installer.core.diagnose import DiagnoseError, diagnose_facts, diagnose_file, diagnose_text
 
     if not args.log and not args.verify_report:
-        raise UsageError("Give a log file to diagnose (or --verify-report FILE).")
+        raise UsageError("Give a log file to diagnose, - for standard input (or --verify-report FILE).")
     diagnoses = []
-    if args.log:
+    log_text = ""
+    if args.log == "-":
+        log_text = _read_stdin_log()
+        diagnoses.extend(diagnose_text(log_text))
+    elif args.log:
         try:
             diagnoses.extend(diagnose_file(args.log))
         except DiagnoseError as exc:
@@ -559,6 +567,16 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         system = _load_system(args.system, offline=True) if args.system else None
         seen = {d.category for d in diagnoses}
         diagnoses.extend(d for d in diagnose_facts(verify, system) if d.category not in seen)
+    if args.log and not diagnoses:
+        # The same fallback a failed install gets: the line most likely to say why, and where to look.
+        from installer.core.diagnose import read_log, unrecognised_failure
+
+        if args.log != "-":
+            try:
+                log_text = read_log(args.log)
+            except DiagnoseError as exc:
+                raise UsageError(str(exc)) from None
+        diagnoses.append(unrecognised_failure("The logged command", log_text))
     if args.json:
         _print_json({"diagnoses": [d.to_json() for d in diagnoses]})
     elif not diagnoses:
@@ -568,7 +586,28 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
         for number, diagnosis in enumerate(diagnoses, 1):
             print(redact_text(f"{number}. [{diagnosis.category}] {diagnosis.summary}\n   Fix: {diagnosis.fix}"))
+            if diagnosis.evidence:
+                print(redact_text(f"   Evidence: {diagnosis.evidence.strip()[:500]}"))
     return EXIT_OK
+
+
+def _read_stdin_log(limit: int = 64 * 1024 * 1024) -> str:
+    """A log piped in (`diagnose -`): its last `limit` bytes, UTF-8 with replacement, like a log file."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise UsageError("There is no standard input to read a log from.")
+    kept = bytearray()
+    while True:
+        chunk = stream.read(1024 * 1024)
+        if not chunk:
+            break
+        kept += chunk
+        if len(kept) > 2 * limit:
+            del kept[: len(kept) - limit]
+    data = bytes(kept[-limit:])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8", errors="replace")
 
 
 def _read_text_file(path: Path, what: str, limit: int = 256 * 1024 * 1024) -> str:
@@ -672,6 +711,18 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(app.run_gui(sys.argv[:1]))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from installer.cli_doctor import cmd_doctor as run
+
+    return run(args)
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    from installer.cli_doctor import cmd_envs as run
+
+    return run(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gui": cmd_gui,
     "detect": cmd_detect,
@@ -682,6 +733,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "catalog": cmd_catalog,
     "cleanup": cmd_cleanup,
     "config": cmd_config,
+    "doctor": cmd_doctor,
+    "envs": cmd_envs,
 }
 
 
@@ -709,6 +762,8 @@ _PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report")),
     "verify": (("python", "--python"), ("system", "--system")),
     "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
+    "doctor": (("fix", "--fix"), ("system", "--system")),
+    "envs": (("env", "ENV"), ("system", "--system")),
 }
 
 

@@ -214,6 +214,8 @@ class Journal:
     quarantined: list[Quarantine] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
     version: int = JOURNAL_VERSION
+    # A repair in place (doctor): the backup folder of what it replaced; cleanup restores the env from it.
+    restore_from: str | None = None
 
     @property
     def path(self) -> Path:
@@ -265,12 +267,17 @@ class Journal:
                 raise JournalError(f"{where} is not an entry")
             children.append(Child(_want(item, "pid", int, where), float(_want(item, "started", (int, float), where))))
         summary = _want(data, "summary", dict, "journal", {})
+        restore_from = _want(data, "restore_from", (str, type(None)), "journal", None)
+        if restore_from is not None:
+            restore_from = _abs_path(restore_from, "journal restore_from")
+            if not Path(restore_from).name.startswith("torch-setup-backup-" + run_id):
+                raise JournalError(f"journal: restore_from {restore_from!r} is not this run's backup")
         return cls(
             run_id=run_id, pid=_want(data, "pid", int, "journal"),
             pid_started=None if pid_started is None else float(pid_started),
             started=float(_want(data, "started", (int, float), "journal")), env=env, summary=summary,
             created=created, quarantined=quarantined, children=children,
-            version=_want(data, "version", int, "journal", JOURNAL_VERSION),
+            version=_want(data, "version", int, "journal", JOURNAL_VERSION), restore_from=restore_from,
         )
 
     def save(self) -> None:
@@ -384,12 +391,16 @@ class InterruptedRun:
     quarantined: list[Quarantine]  # earlier environments it had moved aside and not put back
     journal_path: str
     kept: list[str] = field(default_factory=list)  # after cleanup(): what was left in place, and why
+    restore_from: str | None = None  # a repair's backup: cleanup puts the environment's packages back from it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+        if self.restore_from:
+            return (f"A repair of {self.env} started {when} did not finish; cleanup puts its packages back as "
+                    f"they were from {self.restore_from}.")
         parts = [f"An install started {when} into {self.env} did not finish."]
         if self.leftovers:
             parts.append("It left: " + ", ".join(self.leftovers) + ".")
@@ -464,7 +475,7 @@ def interrupted_runs() -> list[InterruptedRun]:
         leftovers = [c.path for c in journal.created if _is_leftover(c)]
         quarantined = [q for q in journal.quarantined if Path(q.moved_to).exists()]
         found.append(InterruptedRun(journal.run_id, journal.started, journal.env, journal.summary,
-                                    leftovers, quarantined, str(journal.path)))
+                                    leftovers, quarantined, str(journal.path), restore_from=journal.restore_from))
     return found
 
 
@@ -582,12 +593,30 @@ def cleanup(run: InterruptedRun) -> list[str]:
         return []
 
 
+def _restore_repair(journal: Journal, done: list[str]) -> list[str]:
+    """Put back the packages an interrupted repair had replaced (installer.core.doctor.backup)."""
+    from installer.core.doctor import backup
+    from installer.core.uvbin import uv_executable
+
+    folder = Path(journal.restore_from or "")
+    if not folder.is_dir():
+        return []
+    problems, _after = backup.restore(folder, uv_executable())
+    if problems:
+        return [f"{journal.env}: {p}; the backup stays at {folder}" for p in problems]
+    done.append(f"restored the packages of {journal.env} from {folder}")
+    backup.discard(folder)
+    return []
+
+
 def _cleanup_locked(run: InterruptedRun, journal: Journal, journal_file: Path) -> list[str]:
     kept = _stop_survivors(journal)
     if kept:
         run.kept = kept
         return []
     done: list[str] = []
+    if journal.restore_from:
+        kept += _restore_repair(journal, done)
     for entry in reversed(journal.created):
         path = Path(entry.path)
         if not _exists(path):

@@ -38,6 +38,8 @@ class PageId(IntEnum):
     INSTALL = 5
     VERIFY = 6
     FINISH = 7
+    DOCTOR = 8  # "Check the PyTorch I already have" (installer/gui/pages/doctor.py)
+    ENVS = 9  # the environments Torch Setup made
 
 
 # The window's smallest size (every page reads fully at it, scrolling where needed) and its first size.
@@ -188,6 +190,12 @@ class TorchSetupWizard(QWizard):
         self.setPage(PageId.INSTALL, InstallPage(self))
         self.setPage(PageId.VERIFY, VerifyPage(self))
         self.setPage(PageId.FINISH, FinishPage(self))
+        from installer.gui.pages.doctor import DoctorPage, EnvsPage
+
+        self.doctor_paths: list[str] = []  # project folders the doctor checks besides the usual places
+        self.doctor_scan = True
+        self.setPage(PageId.DOCTOR, DoctorPage(self))
+        self.setPage(PageId.ENVS, EnvsPage(self))
         self.setStartId(PageId.WELCOME)
         self._restore_geometry()
 
@@ -199,7 +207,10 @@ class TorchSetupWizard(QWizard):
     def nextId(self) -> int:
         current = self.currentId()
         if current == PageId.WELCOME:
-            return PageId.SYSTEM
+            mode = getattr(self.page_of(PageId.WELCOME), "mode", "install")
+            return {"doctor": PageId.DOCTOR, "envs": PageId.ENVS}.get(mode, PageId.SYSTEM)
+        if current in (PageId.DOCTOR, PageId.ENVS):
+            return -1
         if current == PageId.SYSTEM:
             return PageId.METHOD
         if current == PageId.METHOD:
@@ -251,8 +262,11 @@ class TorchSetupWizard(QWizard):
         return job
 
     def install_running(self) -> bool:
+        """An install, or a repair on the doctor's pages (stopping either puts things back)."""
         install = self.page_of(PageId.INSTALL)
-        return bool(install is not None and install.is_running())
+        repairing = any(getattr(self.page_of(p), "panel", None) is not None and self.page_of(p).panel.running
+                        for p in (PageId.DOCTOR, PageId.ENVS))
+        return bool(install is not None and install.is_running()) or repairing
 
     def stop_jobs(self, timeout_ms: int = 120_000) -> bool:
         ok = True
@@ -267,7 +281,8 @@ class TorchSetupWizard(QWizard):
             if not self.confirm(self, "Stop the installation?",
                                 "PyTorch is being installed. Stop now? Everything this run created is removed."):
                 return
-            self.page_of(PageId.INSTALL).begin_cancel()
+            if self.page_of(PageId.INSTALL).is_running():
+                self.page_of(PageId.INSTALL).begin_cancel()
         self.setEnabled(False)
         self.stop_jobs()
         self._save_geometry()
@@ -279,7 +294,8 @@ class TorchSetupWizard(QWizard):
                                 "PyTorch is being installed. Stop now? Everything this run created is removed."):
                 event.ignore()
                 return
-            self.page_of(PageId.INSTALL).begin_cancel()
+            if self.page_of(PageId.INSTALL).is_running():
+                self.page_of(PageId.INSTALL).begin_cancel()
             self.stop_jobs()
         self._save_geometry()
         super().closeEvent(event)

@@ -6,7 +6,16 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWizardPage
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWizardPage,
+)
 
 from installer.gui.widgets import scrolling_layout
 from installer.gui.wizard import scaled_icon_pixmap
@@ -48,9 +57,36 @@ class WelcomePage(QWizardPage):
         row.addWidget(text, 1)
         layout = scrolling_layout(self)
         layout.addLayout(row)
+        layout.addLayout(self._make_mode_choice())
         layout.addWidget(self._make_leftovers_box())
         layout.addStretch(1)
         self._find_interrupted_runs()
+
+    # -- the first choice: a new install, or the doctor for what is already there --------------------------
+
+    def _make_mode_choice(self) -> QVBoxLayout:
+        self.install_choice = QRadioButton("&Install a new PyTorch", self)
+        self.doctor_choice = QRadioButton("&Check the PyTorch I already have (and repair it)", self)
+        self.envs_choice = QRadioButton("&Manage the environments Torch Setup made", self)
+        self.install_choice.setChecked(True)
+        self.install_choice.setAccessibleName("Install a new PyTorch into a new environment")
+        self.doctor_choice.setAccessibleName("Check and repair the PyTorch installs this computer already has")
+        self.envs_choice.setAccessibleName("List, upgrade or remove the environments Torch Setup made")
+        self._modes = QButtonGroup(self)
+        box = QVBoxLayout()
+        for button in (self.install_choice, self.doctor_choice, self.envs_choice):
+            self._modes.addButton(button)
+            box.addWidget(button)
+        return box
+
+    @property
+    def mode(self) -> str:
+        """"install", "doctor" or "envs": where Next leads (the wizard's nextId reads it)."""
+        if self.doctor_choice.isChecked():
+            return "doctor"
+        if self.envs_choice.isChecked():
+            return "envs"
+        return "install"
 
     # -- an earlier install that was interrupted (power cut, killed) left files behind -----------------
 
