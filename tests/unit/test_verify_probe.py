@@ -198,7 +198,7 @@ def test_timeout_is_an_error_not_a_hang(tmp_path: Path) -> None:
     started = time.monotonic()
     r = verify_python(str(py), timeout=3)
     assert time.monotonic() - started < 30
-    assert not r.ok and "did not answer within 3 s" in (r.error or "")
+    assert not r.ok and "did not finish within 3 s" in (r.error or "")
 
 
 def test_missing_interpreter(tmp_path: Path) -> None:
