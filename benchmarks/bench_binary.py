@@ -1,12 +1,14 @@
-"""Size and start-to-first-paint of the frozen app (the targets: Linux single file <= 70 MB, paint <= 1.5 s).
+"""Size and start-to-first-paint of the frozen app (the targets: Linux single file <= 70 MB, paint <= 1.0 s).
 
     python benchmarks/bench_binary.py [dist/torch-setup] [--runs 5] [--json]
 
 Start-to-first-paint is what a user waits after a double-click: from launching the binary until the wizard
 paints for the first time. `gui --self-test` reports first_paint_s from the start of *its own* process; a
 Linux one-file binary first runs a bootloader process that unpacks the bundle and only then starts the app
-process, so the bench also times the unpacking: it watches for the app process and adds the time between
-the launch and that process's start. Runs offscreen (QT_QPA_PLATFORM=offscreen) in a scrubbed environment.
+process, so the bench also times the unpacking: it takes the app's own wall-clock paint time minus the
+launch (or, from an app that does not report it, the time from the launch to the app process's start plus
+the app's figure). The first, untimed run is reported apart: the Linux one file unpacks into its cache
+folder then, and starts from there on every later launch. Runs offscreen (QT_QPA_PLATFORM=offscreen) in a scrubbed environment.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SIZE_MB = 70.0
-TARGET_PAINT_S = 1.5
+TARGET_PAINT_S = 1.0
 
 
 def bundle_size(path: Path) -> int:
@@ -88,7 +90,13 @@ def one_run(exe: Path, env: dict[str, str]) -> dict[str, float | None]:
         raise RuntimeError(f"no first paint: {result}")
     # psutil's start times have a 10 ms tick on Linux; the launch itself is measured by the clock here.
     unpack = (app_started - parent_started) if app_started is not None else 0.0
-    return {"start_to_first_paint_s": max(unpack, 0.0) + float(in_app), "in_app_first_paint_s": float(in_app),
+    total = max(unpack, 0.0) + float(in_app)
+    painted_at = result.get("first_paint_wall")
+    if isinstance(painted_at, (int, float)):
+        # The app's wall-clock paint time: exact whatever ran before it (a bootloader's unpacking, the Linux
+        # one file's launcher that execs the app from its cache folder, which the child watch cannot see).
+        total = float(painted_at) - launched
+    return {"start_to_first_paint_s": total, "in_app_first_paint_s": float(in_app),
             "unpack_s": max(unpack, 0.0), "detect_s": result.get("detect_s")}
 
 
@@ -105,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     size = bundle_size(args.binary)
     with tempfile.TemporaryDirectory(prefix="bench-binary-") as home:
         env = clean_environment(home)
-        one_run(exe, env)  # warm-up: page cache, font cache
+        first = one_run(exe, env)  # warm-up: page cache, font cache; the Linux one file unpacks into its cache
         runs = [one_run(exe, env) for _ in range(args.runs)]
     paints = [float(r["start_to_first_paint_s"] or 0) for r in runs]
     report = {
@@ -117,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "start_to_first_paint_min_s": round(min(paints), 3),
         "start_to_first_paint_max_s": round(max(paints), 3),
         "unpack_median_s": round(statistics.median(float(r["unpack_s"] or 0) for r in runs), 3),
+        "first_launch_to_first_paint_s": round(float(first["start_to_first_paint_s"] or 0), 3),
         "paint_target_s": TARGET_PAINT_S,
         "runs": args.runs,
     }

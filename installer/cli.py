@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from installer import __version__
+from installer.console import mark
 
 if TYPE_CHECKING:
     from installer.core.catalog import Catalog
@@ -42,7 +43,49 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         sentence = message[0].upper() + message[1:] if message else "Invalid arguments"
+        _json_refusal(EXIT_BAD_INPUT, f"{sentence.rstrip('.')}.")
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {sentence.rstrip('.')}. See '{self.prog} --help'.\n")
+
+
+# -- refusals a script can parse ---------------------------------------------------------------------
+
+# "json" (--json: one JSON object) or "events" (--json-events: one event per line) while main() runs a
+# command that was asked for machine-readable output; None otherwise. Set before parsing, so that even a
+# usage mistake reaches the script as JSON.
+_json_mode: str | None = None
+
+_ERROR_KINDS = {EXIT_FAILED: "failed", EXIT_BAD_INPUT: "bad-input", EXIT_CANCELLED: "cancelled"}
+
+
+def _json_mode_of(argv: Sequence[str]) -> str | None:
+    """What machine-readable output the arguments ask for, read before (or without) argparse."""
+    words = list(argv)
+    if "--" in words:
+        words = words[:words.index("--")]
+    command = next((w for w in words if not w.startswith("-")), None)
+    for word in words:
+        # argparse accepts unambiguous prefixes: --json-e..., and --json for install (its only --json* flag)
+        if word.startswith("--json-e") and "--json-events".startswith(word.split("=")[0]):
+            return "events"
+        if word == "--json":
+            return "events" if command == "install" else "json"
+    return None
+
+
+def _json_refusal(exit_code: int, message: str, kind: str | None = None) -> None:
+    """The refusal as JSON on stdout (besides the sentence on stderr): scripts parse every outcome."""
+    if _json_mode is None:
+        return
+    from installer.core.redact import redact_json
+
+    data: dict[str, Any] = {"ok": False, "exit_code": exit_code,
+                            "error": kind or _ERROR_KINDS.get(exit_code, "failed"), "message": message}
+    if _json_mode == "events":
+        data = {"type": "error", **data}
+    try:
+        print(json.dumps(redact_json(data), ensure_ascii=False), file=sys.stdout, flush=True)
+    except (OSError, ValueError):  # a reader that went away: stderr and the exit code still tell it
+        pass
 
 
 # -- argument definitions --------------------------------------------------------------------------
@@ -91,6 +134,33 @@ def _add_choice_args(p: argparse.ArgumentParser) -> None:
                    help="for --method source: a mirror or local clone of PyTorch's git repository")
 
 
+# What each exit code means, and which commands can end with it (DESIGN.md).
+_EXIT_LINES = {
+    EXIT_OK: "0    success",
+    EXIT_FAILED: "1    the install failed (a diagnosis is printed), or an internal error",
+    EXIT_BAD_INPUT: "2    bad input, or a request that cannot be met (one sentence says why)",
+    EXIT_VERIFY_FAILED: "3    installed (or found), but verification failed",
+    EXIT_CANCELLED: "130  cancelled (Ctrl-C, SIGTERM); what the run created is removed",
+}
+
+
+def _command(sub: Any, name: str, summary: str, description: str, codes: Sequence[int],
+             json_note: str = "") -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and how it can end."""
+    epilog = "exit codes:\n" + "\n".join(f"  {_EXIT_LINES[code]}" for code in codes)
+    if json_note:
+        epilog += "\n\n" + json_note
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=description, epilog=epilog,
+                                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+_JSON_NOTE = ("With --json, a refusal (exit 2), a cancel or an internal error also prints one JSON object on stdout:\n"
+              '  {"ok": false, "exit_code": 2, "error": "bad-input", "message": "..."}')
+_EVENTS_NOTE = ('With --json-events, every outcome is a JSON line on stdout; a refusal before the run starts is\n'
+                '  {"type": "error", "ok": false, "exit_code": 2, "error": "bad-input", "message": "..."}')
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="torch-setup",
@@ -100,26 +170,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"torch-setup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("gui", help="open the wizard (the default with no command)")
+    p = _command(sub, "gui", "open the wizard (the default with no command)",
+                 "Open the Torch Setup wizard: the same steps as `install`, one page at a time.", [0, 1, 2])
     p.add_argument("--self-test", action="store_true", help="show the wizard, time first paint and detection, exit")
     p.add_argument("--screenshots", metavar="DIR", help="render every page into DIR/NN-page.png and exit")
     p.add_argument("--screenshot-size", metavar="WxH", help="with --screenshots: the window size, e.g. 640x480")
     p.add_argument("--screenshot-scheme", choices=("light", "dark"), help="with --screenshots: the colour scheme")
     p.add_argument("--screenshot-scale", type=float, metavar="N", help="with --screenshots: screen scale, e.g. 2")
 
-    p = sub.add_parser("detect", help="describe this machine as PyTorch sees it")
+    p = _command(sub, "detect", "describe this machine as PyTorch sees it",
+                 "Describe this machine as PyTorch sees it: system, GPUs and driver, Pythons, conda, tools, disk "
+                 "and network,\neach with what it means for PyTorch. --json prints the SystemReport that "
+                 "`plan --system` reads.", [0, 1, 2, 130], _JSON_NOTE)
     p.add_argument("--json", action="store_true", help="print the SystemReport as JSON")
     p.add_argument("--offline", action="store_true", help="skip the network checks")
     p.add_argument("--env", metavar="PATH", help="where the environment would go (for the free-disk check)")
     _add_system_args(p)
 
-    p = sub.add_parser("plan", help="show what an install would do, with a reason for every choice")
+    p = _command(sub, "plan", "show what an install would do, with a reason for every choice",
+                 "Show what `install` would do with these choices: the build, the Python, the environment and "
+                 "every command,\nwith a reason for each decision. Nothing is changed.", [0, 1, 2, 130],
+                 _JSON_NOTE)
     _add_choice_args(p)
     p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
     p.add_argument("--json", action="store_true", help="print the Plan as JSON")
     _add_system_args(p)
 
-    p = sub.add_parser("install", help="plan, install and verify (unattended with --yes)")
+    p = _command(sub, "install", "plan, install and verify (unattended with --yes)",
+                 "Plan, create the environment, install PyTorch and verify it on every device. Whatever the run "
+                 "created is\nremoved again if it fails or is cancelled; the full log is kept.", [0, 1, 2, 3, 130],
+                 _EVENTS_NOTE)
     _add_choice_args(p)
     p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
     p.add_argument("--yes", "-y", action="store_true", default=None, help="never prompt")
@@ -130,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an environment that Torch Setup made earlier")
     _add_system_args(p)
 
-    p = sub.add_parser("verify", help="prove an environment's PyTorch works on every device")
+    p = _command(sub, "verify", "prove an environment's PyTorch works on every device",
+                 "Prove that an environment's PyTorch works: import it, run real kernels on the CPU and every GPU "
+                 "and compare\nthem, check torchvision/torchaudio, and measure matmul throughput.", [0, 1, 2, 3, 130],
+                 _JSON_NOTE)
     p.add_argument("--python", metavar="PATH", required=True, help="the environment's python executable")
     p.add_argument("--expect", metavar="BACKEND", help="the backend that must be running (cpu, cu126, mps, ...)")
     p.add_argument("--require", metavar="PKG", nargs="+", choices=["torchvision", "torchaudio"],
@@ -139,13 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_seconds, default=600.0, help=argparse.SUPPRESS)
     _add_system_args(p)
 
-    p = sub.add_parser("diagnose", help="explain a failed install from its log")
+    p = _command(sub, "diagnose", "explain a failed install from its log",
+                 "Explain a failed install from its log (pip, uv, conda, a traceback) or from a VerifyReport: "
+                 "the cause\nand one concrete fix for each known failure signature.", [0, 1, 2, 130], _JSON_NOTE)
     p.add_argument("log", metavar="LOG", nargs="?", help="a log file (pip, uv, conda, a traceback, ...); - reads standard input")
     p.add_argument("--verify-report", metavar="FILE", help="a VerifyReport JSON to diagnose from facts")
     p.add_argument("--json", action="store_true", help='print {"diagnoses": [...]}')
     _add_system_args(p)
 
-    p = sub.add_parser("catalog", help="what PyTorch publishes (bundled data, refreshable)")
+    p = _command(sub, "catalog", "what PyTorch publishes (bundled data, refreshable)",
+                 "What PyTorch publishes: releases, Pythons, platforms and builds (bundled data; --refresh learns "
+                 "new releases\nfrom the index). With --system, only the platform of the machine that report "
+                 "describes.", [0, 1, 2, 130], _JSON_NOTE)
     p.add_argument("--refresh", action="store_true", help="learn the current releases from PyTorch's index")
     p.add_argument("--index-url", metavar="URL", default="https://download.pytorch.org/whl",
                    help="the wheel index to learn from (default: PyTorch's)")
@@ -154,13 +242,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this platform: linux-x86_64, linux-arm64, windows-x86_64, windows-arm64, macos-arm64, "
                    "macos-x86_64")
     p.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    _add_system_args(p)
 
-    p = sub.add_parser("config", help="show Torch Setup's settings, their values and where each came from")
+    p = _command(sub, "config", "show Torch Setup's settings, their values and where each came from",
+                 "Show Torch Setup's settings (mirror, CA bundle, proxy, env root, engine), their effective values\n"
+                 "and where each came from: flag > environment variable > user file > machine file > default.",
+                 [0, 2], _JSON_NOTE)
     p.add_argument("--json", action="store_true", help="print the settings and files as JSON")
 
-    p = sub.add_parser("cleanup", help="find runs that were interrupted and remove what they left behind")
+    p = _command(sub, "cleanup", "find runs that were interrupted and remove what they left behind",
+                 "Find runs that were interrupted (a crash, a power cut) and remove exactly what their journals "
+                 "say they\ncreated; anything else is left alone. It works on this machine's journals, so "
+                 "--system is accepted\nfor symmetry with the other commands and changes nothing.",
+                 [0, 1, 2, 130], _JSON_NOTE)
     p.add_argument("--yes", "-y", action="store_true", help="remove the leftovers without asking")
     p.add_argument("--json", action="store_true", help="list the interrupted runs as JSON")
+    p.add_argument("--system", metavar="FILE",
+                   help="accepted like every command's --system; cleanup always looks at this machine's journals")
 
     from installer.cli_doctor import add_parsers as add_doctor_parsers
 
@@ -366,9 +464,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 class _EventPrinter:
     """Prints runner events for a person at a terminal (or as JSON lines for fleet tools)."""
 
-    def __init__(self, json_lines: bool, out: TextIO) -> None:
+    def __init__(self, json_lines: bool, out: TextIO, verify_steps: Sequence[int] = ()) -> None:
         self.json_lines = json_lines
         self.out = out
+        # The verify probe talks to the runner (progress markers, one long JSON line) and its libraries
+        # warn on stderr: a person sees only what it is checking, then the readable result; the log and
+        # --json-events keep every line.
+        self.verify_steps = set(verify_steps)
         self._last_progress = ""
         self._lock = threading.Lock()
 
@@ -387,7 +489,12 @@ class _EventPrinter:
         elif isinstance(event, ev.StepStarted):
             print(f"\n==> {event.name}", file=self.out, flush=True)
         elif isinstance(event, ev.OutputLine):
-            if event.text.strip():
+            if event.index in self.verify_steps:
+                from installer.core.verify import STEP_PREFIX
+
+                if event.stream == "stdout" and event.text.startswith(STEP_PREFIX):
+                    print(f"    checking {event.text[len(STEP_PREFIX):].strip()}", file=self.out, flush=True)
+            elif event.text.strip():
                 print(f"    {event.text}", file=self.out, flush=True)
         elif isinstance(event, ev.Progress):
             if event.text and event.text != self._last_progress:
@@ -395,8 +502,7 @@ class _EventPrinter:
                 pct = f"{event.overall * 100:3.0f}% " if event.overall is not None else ""
                 print(f"    [{pct}{event.text}]", file=self.out, flush=True)
         elif isinstance(event, ev.StepFinished):
-            mark = "✓" if event.ok else "✗"
-            print(f"    {mark} {event.name} ({event.seconds:.1f} s)", file=self.out, flush=True)
+            print(f"    {mark(event.ok, self.out)} {event.name} ({event.seconds:.1f} s)", file=self.out, flush=True)
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -434,7 +540,8 @@ def cmd_install(args: argparse.Namespace) -> int:
         print(file=out)
 
     cancel = threading.Event()
-    printer = _EventPrinter(bool(args.json_events), out)
+    printer = _EventPrinter(bool(args.json_events), out,
+                            [i for i, step in enumerate(plan.steps) if step.kind == "verify"])
     started = time.time()
     with install_signal_handlers(cancel):
         result = Runner(plan, printer, cancel=cancel, force=bool(choices.force)).run()
@@ -471,17 +578,20 @@ def _write_report(path: Path, plan: Plan, report: SystemReport, result: RunResul
 
 
 def _summarise_result(result: RunResult, plan: Plan) -> None:
+    if result.verify is not None:
+        print()
+        _print_verify(result.verify, [], verdict=False)
     if result.ok:
-        print(f"\n✓ PyTorch {plan.torch} ({plan.backend}) is installed and verified in {plan.env}")
+        print(f"\n{mark(True)} PyTorch {plan.torch} ({plan.backend}) is installed and verified in {plan.env}")
         print(f"  Activate it:  {_activation_hint(plan)}")
         return
     if result.cancelled:
         _print_err("\nCancelled. Everything this run created was removed.")
     elif result.exit_code == EXIT_VERIFY_FAILED:
         # the runner's message says which check failed (and does not claim torch is there when it is not)
-        _print_err(f"\n✗ {result.message or 'The verification failed.'} The environment was kept: {plan.env}")
+        _print_err(f"\n{mark(False, sys.stderr)} {result.message or 'The verification failed.'} The environment was kept: {plan.env}")
     else:
-        _print_err("\n✗ The install failed; everything this run created was removed.")
+        _print_err(f"\n{mark(False, sys.stderr)} The install failed; everything this run created was removed.")
     for diagnosis in result.diagnoses:
         _print_err(f"  Cause: {diagnosis.summary}\n  Fix:   {diagnosis.fix}")
     if result.log_path:
@@ -511,31 +621,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError(f"Unknown backend {expect!r}: use cpu, cuXXX, rocmX.Y, xpu or mps.")
     report = verify_python(str(python), expect=expect, timeout=args.timeout, require=args.require)
     diagnoses: list[Any] = []
+    notes: list[str] = []
     if not report.ok:
         from installer.core.diagnose import diagnose_facts
+        from installer.core.verify import expectation_note
 
         system = _load_system(args.system, offline=True) if args.system else None
-        diagnoses = diagnose_facts(report, system)
+        if system is None and expect and expect != "cpu":
+            # Which GPUs are really here decides what to say about an expected GPU build (offline: fast).
+            system = _load_system(None, offline=True)
+        note = expectation_note(report, {gpu.vendor for gpu in system.gpus}) if system else None
+        if note:
+            notes.append(note)  # the expectation, not the build, is what does not fit: no reinstall advice
+        else:
+            diagnoses = diagnose_facts(report, system)
     if args.json:
         data = report.to_json()
         data["diagnoses"] = [d.to_json() for d in diagnoses]
+        data["notes"] = notes
         _print_json(data)
     else:
         _print_verify(report, diagnoses)
+        for note in notes:
+            print(f"  {note}")
     return EXIT_OK if report.ok else EXIT_VERIFY_FAILED
 
 
-def _print_verify(report: Any, diagnoses: list[Any]) -> None:
+def _print_verify(report: Any, diagnoses: list[Any], verdict: bool = True) -> None:
     print(f"torch {report.torch or '(not importable)'}  CUDA {report.cuda or '-'}  running on: {report.backend or '-'}")
     for device in report.devices or []:
         capability = f", compute {device.capability}" if device.capability else ""
-        kernel = {True: "kernel ✓", False: "kernel ✗", None: "kernel not run"}[device.kernel_ok]
+        kernel = "kernel not run" if device.kernel_ok is None else \
+            "kernel works" if device.kernel_ok else "kernel FAILED"
         print(f"  {device.device}: {device.name or '?'}{capability} ({kernel})")
     for check in report.checks:
-        print(f"  {'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        print(f"  {mark(check.ok)} {check.name}: {check.detail}")
     if report.throughput_gflops:
-        print(f"  matmul throughput: {report.throughput_gflops:.1f} GFLOP/s")
-    print("Verification passed." if report.ok else "Verification FAILED.")
+        print(f"  matmul throughput: {report.throughput_gflops:.1f} GFLOP/s"
+              + (f" ({report.throughput_detail})" if getattr(report, "throughput_detail", None) else ""))
+    if verdict:
+        print("Verification passed." if report.ok else "Verification FAILED.")
     for diagnosis in diagnoses:
         print(f"  Cause: {diagnosis.summary}\n  Fix:   {diagnosis.fix}")
 
@@ -630,10 +755,17 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             catalog = catalog_mod.refresh(args.index_url, timeout=args.timeout)
         except (catalog_mod.CatalogError, OSError) as exc:
             _print_err(f"Could not refresh the catalog: {exc}. The bundled catalog stays in use.")
+            _json_refusal(EXIT_FAILED, f"Could not refresh the catalog: {exc}. The bundled catalog stays in use.")
             return EXIT_FAILED
     else:
         catalog = catalog_mod.Catalog.load()
     platforms = {p for release in catalog.releases for p in release.platforms()}
+    if args.system and not args.platform:
+        # the machine a saved report describes: what PyTorch publishes for it
+        args.platform = catalog_mod.platform_key(_load_system(args.system).os)
+        if args.platform not in platforms:
+            raise UsageError(f"The machine in {args.system} is {args.platform}, for which PyTorch publishes no "
+                             f"builds (it publishes for {', '.join(sorted(platforms))}).")
     if args.platform and args.platform not in platforms:
         raise UsageError(f"Unknown platform {args.platform!r}: choose one of {', '.join(sorted(platforms))}.")
     if args.json:
@@ -664,6 +796,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from installer.core import journal
 
+    if args.system:
+        _print_err("Note: cleanup looks at this machine's journals; --system changes nothing here.")
     runs = journal.interrupted_runs()
     damaged = journal.damaged_journals()
     if args.json:
@@ -764,6 +898,8 @@ _PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
     "doctor": (("fix", "--fix"), ("system", "--system")),
     "envs": (("env", "ENV"), ("system", "--system")),
+    "catalog": (("system", "--system"),),
+    "cleanup": (("system", "--system"),),
 }
 
 
@@ -778,9 +914,16 @@ def _check_path_flags(args: argparse.Namespace, command: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from installer.console import make_streams_safe
+
+    make_streams_safe()  # before anything is printed: no console encoding can stop a command half-way
     args_list = list(sys.argv[1:] if argv is None else argv)
+    global _json_mode
+    _json_mode = _json_mode_of(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
+    _json_mode = "events" if getattr(args, "json_events", False) else "json" if getattr(args, "json", False) \
+        else None
     command = args.command or "gui"
     if command == "gui" and args.command is None:
         args = parser.parse_args(["gui"])
@@ -797,9 +940,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[command](args)
     except (UsageError, ChoiceError) as exc:
         _print_err(f"torch-setup: {exc}")
+        _json_refusal(EXIT_BAD_INPUT, str(exc))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _print_err("Cancelled.")
+        _json_refusal(EXIT_CANCELLED, "Cancelled.")
         return EXIT_CANCELLED
     except BrokenPipeError:
         _stdout_gone()
@@ -850,6 +995,7 @@ def _internal_error(exc: BaseException) -> int:
     except OSError:
         pass
     _print_err(f"torch-setup: internal error: {type(exc).__name__}: {exc}.{where}")
+    _json_refusal(EXIT_FAILED, f"internal error: {type(exc).__name__}: {exc}.{where}", "internal-error")
     return EXIT_FAILED
 
 

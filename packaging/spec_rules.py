@@ -32,6 +32,16 @@ EXCLUDED_MODULES = [f"PySide6.{name}" for name in _UNUSED_QT] + [
     "pip", "setuptools", "pkg_resources", "distutils", "_distutils_hack", "wheel",
 ]
 
+# The Linux one-file launcher (packaging/launcher.py) needs os, zipfile, shutil, subprocess and signal only
+# (and what they import: pathlib needs urllib.parse);
+# whatever it carries is unpacked at every launch, so the heavier stdlib parts stay out.
+LAUNCHER_EXCLUDES = [
+    "PySide6", "shiboken6", "installer", "platformdirs", "psutil", "packaging", "pynvml", "uv", "truststore",
+    "asyncio", "email", "http", "xml", "xmlrpc", "html", "json", "sqlite3", "ssl", "_ssl",
+    "unittest", "pydoc", "doctest", "multiprocessing", "concurrent", "ctypes", "decimal", "_decimal",
+    "csv", "logging", "tomllib", "lzma", "_lzma", "bz2", "_bz2", "curses", "readline",
+]
+
 # plugin type -> kept plugin names (file name without lib prefix and extension); None keeps all of that type.
 KEPT_PLUGINS: dict[str, frozenset[str] | None] = {
     "platforms": frozenset({"qxcb", "qoffscreen", "qminimal", "qwindows", "qcocoa"}),

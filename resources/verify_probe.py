@@ -1,7 +1,7 @@
 # ruff: noqa: UP006, UP035, UP045, B905
 """Torch Setup's verification probe: run by the interpreter of the environment under test.
 
-    python verify_probe.py --json [--expect BACKEND] [--require torchvision] [--bench-seconds 0.5]
+    python verify_probe.py --json [--expect BACKEND] [--require torchvision] [--bench-seconds 0.25]
 
 Standard library and torch only, Python 3.8+, no import from the installer: the environment being
 verified is not ours. It never ends in a traceback: every failure becomes a check in ONE JSON object
@@ -30,6 +30,12 @@ SCHEMA_VERSION = 1
 # remains is summation order; a broken build is off by orders of magnitude more than this.
 ATOL = 2e-3
 RTOL = 2e-3
+
+# Throughput: untimed runs first (the first matmul starts thread pools and picks kernels), then at
+# least MIN and at most MAX timed runs within the time budget; the median is reported.
+WARMUP_RUNS = 2
+MIN_TIMED_RUNS = 5
+MAX_TIMED_RUNS = 25
 
 _real_stdout = sys.stdout
 _steps: List[Tuple[str, float]] = []
@@ -127,6 +133,9 @@ class Probe:
 
     def import_torch(self) -> bool:
         step("import torch")
+        # The first import compiles some 900 of torch's modules; keeping the bytecode in the new environment
+        # (as pip's install-time compile would) makes every later `import torch` there about twice as fast.
+        sys.dont_write_bytecode = False
         try:
             import torch
         except BaseException as exc:  # OSError (DLL), ImportError, even SystemExit from a broken package
@@ -379,7 +388,7 @@ class Probe:
                 why = f"torch {torch_v} is a CPU-only build (torch.version.cuda is None)"
                 if r["hip"]:
                     why = "torch {} is a ROCm build (HIP {}), not CUDA".format(torch_v, r["hip"])
-                self.check("backend", False, "expected a CUDA {} build ({}), but {}: the GPU will not be used".format(want or "", expect, why))
+                self.check("backend", False, "expected a CUDA {} build ({}), but {}, which cannot use an NVIDIA GPU".format(want or "", expect, why))
                 return
             if want and ".".join(str(r["cuda"]).split(".")[:2]) != want:
                 self.check("backend", False, "expected CUDA {} ({}), but torch {} was built for CUDA {}".format(want, expect, torch_v, r["cuda"]))
@@ -488,6 +497,8 @@ class Probe:
     # -- throughput --------------------------------------------------------------------------------
 
     def throughput(self) -> None:
+        """A matmul figure that means something: warm up (thread pools, caches, lazy kernels), then time
+        several runs and report the median, so one run disturbed by another process does not decide it."""
         if self.bench_seconds <= 0:
             return
         torch = self.torch
@@ -495,28 +506,37 @@ class Probe:
         dev = working[0] if working else {"kind": "cpu", "device": "cpu", "index": 0}
         step("throughput " + dev["device"])
         try:
-            n = 1024 if dev["kind"] == "cpu" else 4096
+            n = 768 if dev["kind"] == "cpu" else 4096  # 768: about 20 ms a run on a laptop CPU
             device = torch.device(dev["device"])
             a = torch.randn(n, n, device=device)
             b = torch.randn(n, n, device=device)
-            (a @ b).sum()
+            for _ in range(WARMUP_RUNS):
+                c = a @ b
             if dev["kind"] != "cpu":
                 self._sync(dev)
-            runs = 0
-            started = time.perf_counter()
-            elapsed = 0.0
-            while elapsed < self.bench_seconds or runs == 0:
+            times: List[float] = []
+            budget_end = time.perf_counter() + self.bench_seconds
+            while len(times) < MAX_TIMED_RUNS and (len(times) < MIN_TIMED_RUNS or time.perf_counter() < budget_end):
+                started = time.perf_counter()
                 c = a @ b
-                runs += 1
                 if dev["kind"] != "cpu":
                     self._sync(dev)
-                elapsed = time.perf_counter() - started
+                times.append(time.perf_counter() - started)
             del c
-            self.result["throughput_gflops"] = round(2.0 * n ** 3 * runs / elapsed / 1e9, 1)
+            flops = 2.0 * n ** 3
+            rates = sorted(flops / max(t, 1e-9) / 1e9 for t in times)
+            self.result["throughput_gflops"] = round(_median(rates), 1)
             self.result["throughput_device"] = dev["device"]
-            self.result["throughput_detail"] = f"{runs} float32 {n}x{n} matmuls in {elapsed:.2f} s"
+            self.result["throughput_detail"] = (f"median of {len(rates)} float32 {n}x{n} matmuls after a warm-up; "
+                                                f"{rates[0]:.0f}-{rates[-1]:.0f} GFLOP/s")
         except Exception as exc:
             self.result["throughput_detail"] = "throughput run failed: " + exc_text(exc)
+
+
+def _median(values: List[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 # -- version helpers -----------------------------------------------------------------------------
@@ -615,7 +635,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--require", action="append", default=[], help="a package that must be installed")
     parser.add_argument("--expect-torch", default=None, help="the planned torch version, e.g. 2.13.0+cpu (echoed)")
     parser.add_argument("--expect-from", default=None, help="where torch was planned to come from (echoed)")
-    parser.add_argument("--bench-seconds", type=float, default=0.5, help="matmul throughput budget; 0 skips it")
+    parser.add_argument("--bench-seconds", type=float, default=0.25,
+                        help="time budget for the timed matmul runs (at least 5 runs); 0 skips it")
     args = parser.parse_args(argv)
     global _announce_steps
     _announce_steps = bool(args.json)

@@ -96,6 +96,7 @@ class VerifyReport:
     cpu_capability: str | None = None  # "AVX2", "AVX512"
     throughput_gflops: float | None = None
     throughput_device: str | None = None
+    throughput_detail: str | None = None  # how the figure was measured: "median of 9 float32 768x768 matmuls …"
     packages: dict[str, PackageReport] = field(default_factory=dict)
     error: str | None = None  # why verification could not run or torch could not load
     seconds: float | None = None  # wall time, start of the probe to its end
@@ -277,7 +278,7 @@ def _judge_backend(report: VerifyReport, expect: str) -> Check:
     if expect.startswith("cu"):
         if not report.cuda:
             return Check("backend", False, f"expected a CUDA build ({expect}), but torch {report.torch} is a "
-                         "CPU-only build (torch.version.cuda is None): the GPU will not be used")
+                         "CPU-only build (torch.version.cuda is None), which cannot use an NVIDIA GPU")
         ok = report.backend == expect and bool(report.devices) and devices_ok
         return Check("backend", ok, f"expected {expect}; torch {report.torch} runs {report.backend}")
     if expect.startswith("rocm"):
@@ -285,6 +286,27 @@ def _judge_backend(report: VerifyReport, expect: str) -> Check:
         return Check("backend", ok, f"expected {expect}; torch {report.torch} has HIP {report.hip}")
     ok = report.backend == expect and devices_ok
     return Check("backend", ok, f"expected {expect}; torch {report.torch} runs {report.backend}")
+
+
+_GPU_OF_BACKEND = (("cu", "nvidia", "NVIDIA", "CUDA"), ("rocm", "amd", "AMD", "ROCm"), ("xpu", "intel", "Intel", "XPU"),
+                   ("mps", "apple", "Apple", "MPS"))
+
+
+def expectation_note(report: VerifyReport, gpu_vendors: set[str]) -> str | None:
+    """When a GPU build was expected on a machine without such a GPU, the truth in one sentence: the
+    expectation cannot be met here, and the CPU build that is installed is what fits (None otherwise)."""
+    expect = (report.expect or "").lower()
+    found = next((row for row in _GPU_OF_BACKEND if expect.startswith(row[0])), None)
+    if found is None:
+        return None
+    _, vendor, maker, kind = found
+    if vendor in gpu_vendors or report.ok:
+        return None
+    have = f"torch {report.torch}" if report.torch else "the installed torch"
+    fits = (f" {have} is the CPU build, which is what fits this machine: check it with `--expect cpu`."
+            if report.torch and report.build == "cpu" else
+            " A CPU build (`torch-setup install --backend cpu`) is what fits this machine.")
+    return f"There is no {maker} GPU on this machine, so a {kind} build ({expect}) was expected but cannot run here.{fits}"
 
 
 def verify_python(python: str, expect: str | None = None, timeout: float = 600,
