@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("doctor", help="find the PyTorch installs this machine has, judge them, repair one")
+    from installer.cli import _JSON_NOTE, _command
+
+    p = _command(sub, "doctor", "find the PyTorch installs this machine has, judge them, repair one",
+                 "Find the Python environments on this machine (venvs, conda envs, pyenv, uv, Jupyter kernels and "
+                 "the ones\nTorch Setup made), judge the PyTorch in each for this machine, and with --fix repair "
+                 "one in place:\nsnapshot, install the right build, verify, and put it back as it was if anything "
+                 "fails.", [0, 1, 2, 3, 130], _JSON_NOTE)
     p.add_argument("paths", metavar="PATH", nargs="*", help="environment or project folders (or interpreters) to check")
     p.add_argument("--json", action="store_true", help="print every environment's verdict as JSON")
     p.add_argument("--fix", metavar="ENV", help="repair this environment in place (or add PyTorch to it)")
@@ -43,7 +49,10 @@ def add_parsers(sub: Any) -> None:
     _repair_args(p)
     p.add_argument("--system", metavar="FILE", help="use a saved `detect --json` report instead of probing this machine")
 
-    p = sub.add_parser("envs", help="the environments Torch Setup made: list, remove, upgrade")
+    p = _command(sub, "envs", "the environments Torch Setup made: list, remove, upgrade",
+                 "List, remove or upgrade the environments that carry Torch Setup's marker. Remove asks first and\n"
+                 "refuses a folder without the marker; upgrade snapshots, installs, verifies and rolls back on "
+                 "failure.", [0, 1, 2, 3, 130], _JSON_NOTE)
     envs = p.add_subparsers(dest="envs_command", metavar="ACTION", required=True, parser_class=type(p))
     q = envs.add_parser("list", help="every environment carrying Torch Setup's marker")
     q.add_argument("paths", metavar="FOLDER", nargs="*", help="also look in these folders")

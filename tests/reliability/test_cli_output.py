@@ -18,7 +18,7 @@ from tests.torch_env import TorchEnvUnavailable, ensure_torch_env, in_ci, python
 FIXTURES = REPO / "tests" / "fixtures" / "reports"
 H100 = FIXTURES / "linux-h100.json"  # an NVIDIA machine: checklist with marks, a plan with reasons
 NO_NVIDIA = FIXTURES / "linux-intel-uhd.json"  # an Intel iGPU only: no NVIDIA GPU
-COMMANDS = ("gui", "detect", "plan", "install", "verify", "diagnose", "catalog", "cleanup")
+COMMANDS = ("gui", "detect", "plan", "install", "verify", "diagnose", "catalog", "cleanup", "config", "doctor", "envs")
 
 
 def run_cli(args: list[str], tmp_path: Path, encoding: str | None = None, stdout_file: Path | None = None,
@@ -120,7 +120,7 @@ def test_every_command_help_has_a_description_and_exit_codes(tmp_path: Path, com
     _, _, rest = text.partition("\n\n")
     assert rest.split("\n")[0] and not rest.startswith("options"), "no description under the usage line"
     assert "exit codes:" in text and "  0 " in text and "  2 " in text
-    if command not in ("gui", "cleanup"):
+    if command not in ("gui", "cleanup", "config", "envs"):  # envs: its actions take --system
         assert "--system" in text, "the README promises --system for every command"
 
 
