@@ -592,10 +592,15 @@ def _summarise_result(result: RunResult, plan: Plan) -> None:
         _print_err(f"\n{mark(False, sys.stderr)} {result.message or 'The verification failed.'} The environment was kept: {plan.env}")
     else:
         _print_err(f"\n{mark(False, sys.stderr)} The install failed; everything this run created was removed.")
-    for diagnosis in result.diagnoses:
+    print_causes(result.diagnoses, result.log_path)
+
+
+def print_causes(diagnoses: Sequence[Any], log_path: str | None) -> None:
+    """Each diagnosis's cause and fix, then where the full log is (stderr; shared with doctor and envs)."""
+    for diagnosis in diagnoses:
         _print_err(f"  Cause: {diagnosis.summary}\n  Fix:   {diagnosis.fix}")
-    if result.log_path:
-        _print_err(f"  Full log: {result.log_path}")
+    if log_path:
+        _print_err(f"  Full log: {log_path}")
 
 
 def _activation_hint(plan: Plan) -> str:

@@ -22,6 +22,7 @@ from installer.cli import (
     _print_err,
     _print_json,
     _ReaderSafeStream,
+    print_causes,
 )
 
 if TYPE_CHECKING:
@@ -223,10 +224,7 @@ def _repair(args: argparse.Namespace, facts: EnvFacts, request: RepairRequest, w
         print(f"\n✓ {result.message}", file=out)
     else:
         _print_err(f"\n✗ {result.message}")
-        for diagnosis in result.diagnoses:
-            _print_err(f"  Cause: {diagnosis.summary}\n  Fix:   {diagnosis.fix}")
-        if result.log_path:
-            _print_err(f"  Full log: {result.log_path}")
+        print_causes(result.diagnoses, result.log_path)
     return int(result.exit_code)
 
 
