@@ -191,6 +191,14 @@ def _tell_watchdog(line: str) -> None:
     _write_watchdog(line)
 
 
+def watchdog_pid() -> int | None:
+    """The watchdog shell of this process (it lives as long as Torch Setup does, by design), if one runs."""
+    with _lock:
+        if _watchdog is not None and _watchdog_pid == os.getpid() and _watchdog.poll() is None:
+            return _watchdog.pid
+    return None
+
+
 def _write_watchdog(line: str) -> None:
     if _watchdog is not None and _watchdog.stdin is not None:
         with contextlib.suppress(OSError, ValueError):
