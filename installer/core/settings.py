@@ -245,7 +245,7 @@ def apply(choices: Any, explicit: set[str], env: Mapping[str, str] | None = None
     proxy = Sourced(choices.proxy, origins.get("proxy", "--proxy")) if choices.proxy else None
     net = netconfig.load(cert=cert, proxy=proxy, offline=bool(choices.offline))
     netconfig.activate(net)
-    netconfig.set_mirror(choices.torch_index_url)
+    netconfig.set_mirror(choices.torch_index_url, origins.get("torch_index_url", "--torch-index-url"))
     # Children (uv, pip, git) and urllib read proxies from the environment; so the credentials never
     # need to be written into a plan, a journal or a log.
     os.environ.update(netconfig.proxy_environment(net))
