@@ -70,9 +70,14 @@ class EnginePlanner:
         extra = {"source_repo": self.source_repo} if self.source_repo else {}
         # The same config files, variables and network setup as the CLI (what the wizard's pages set is
         # explicit, as a flag is); then the same trust, proxy and pip/uv settings on the plan's steps.
+        # A copy: apply() fills in from the files, and the pages' choices must stay what the pages show.
+        choices = dataclasses.replace(choices)
         defaults = Choices()
-        explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)}
-        applied = settings.apply(choices, explicit)
+        current = settings.load()
+        # A value the page shows because a config file set it keeps that file as its origin.
+        explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)
+                    and not (current.sourced(n) is not None and current.get(n) == getattr(choices, n))}
+        applied = settings.apply(choices, explicit, explicit_origin="the wizard")
         if choices.torch_index_url:
             root = choices.torch_index_url.rstrip("/")
             catalog.index = {**catalog.index, "base": root, "nightly": f"{root}/nightly"}
@@ -248,6 +253,16 @@ class TorchSetupWizard(QWizard):
             return None, f"This copy of Torch Setup is incomplete ({exc})."
         except Exception as exc:  # a planner bug must not take the window down
             return None, f"Torch Setup could not make a plan: {type(exc).__name__}: {exc}"
+
+    def config_settings(self) -> tuple[Any, str | None]:
+        """Torch Setup's config files and TORCH_SETUP_* variables, as the CLI reads them: (Settings, None),
+        or (None, the sentence saying what is wrong with a file)."""
+        from installer.core import settings
+
+        try:
+            return settings.load(), None
+        except ChoiceError as exc:
+            return None, str(exc)
 
     def choices_copy(self, **changes: Any) -> Choices:
         return dataclasses.replace(self.state.choices, **changes)
