@@ -51,8 +51,16 @@ STEP_OF_PAGE = {PageId.WELCOME: -1, PageId.SYSTEM: 0, PageId.METHOD: 1, PageId.E
 
 
 def _real_detect(**kwargs: Any) -> Any:
+    """Detection as `torch-setup detect` does it: the network check first takes the proxy, trust and mirror
+    from Torch Setup's config files and variables, so it asks what an install would ask."""
+    from installer.core import settings
     from installer.core.detect import detect
 
+    offline = bool(kwargs.get("offline"))
+    try:
+        settings.apply(Choices(offline=offline), {"offline"} if offline else set())
+    except ChoiceError:
+        pass  # a broken config file is named on the Environment page, where planning stops on it
     return detect(**kwargs)
 
 

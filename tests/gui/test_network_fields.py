@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from wizard_driver import go_to, recorded_detect
 
 from installer.gui.wizard import PageId
@@ -155,3 +156,36 @@ def test_a_value_typed_on_the_page_is_named_as_the_wizards(qtbot: Any, make_wiza
     assert any("other.example/whl" in r and "from the wizard" in r for r in plan.reasons), plan.reasons
     # The page's own choices were not overwritten by the planner filling in from the files.
     assert wizard.state.choices.torch_index_url == "https://other.example/whl"
+
+
+def test_the_system_page_says_where_each_network_setting_came_from(qtbot: Any, make_wizard: Any,
+                                                                   catalog: Any) -> None:
+    from wizard_driver import load_report
+
+    report = load_report("linux-rtx4090")
+    report.network.sources = {"package index": "/etc/pip.conf", "proxy": "HTTPS_PROXY", "CA bundle": "SSL_CERT_FILE"}
+    wizard = make_wizard(detect_fn=lambda **_kw: report, catalog=catalog)
+    go_to(qtbot, wizard, PageId.SYSTEM)
+    page = wizard.currentPage()
+    qtbot.waitUntil(lambda: bool(wizard.state.checklist))
+    rows = [r for r in wizard.state.checklist if r.text.startswith("Network settings in use")]
+    assert len(rows) == 1 and rows[0].text == "Network settings in use: package index, proxy, CA bundle"
+    assert "package index from /etc/pip.conf; proxy from HTTPS_PROXY; CA bundle from SSL_CERT_FILE" in rows[0].meaning
+    items = page.tree.findItems("Network settings in use", Qt.MatchFlag.MatchStartsWith, 1)
+    assert len(items) == 1
+    page.tree.setCurrentItem(items[0])
+    assert "proxy from HTTPS_PROXY" in page.meaning.text()
+
+
+def test_the_wizards_detection_uses_the_config_files_mirror(tmp_path: Path, isolated_settings: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `torch-setup detect` does: the network check asks the mirror and proxy the config file names."""
+    from installer.core import netconfig
+    from installer.gui import wizard as wizard_module
+
+    isolated_settings.write_text('torch_index_url = "https://mirror.example/pytorch/whl"\n', encoding="utf-8")
+    seen: list[tuple[str | None, str | None]] = []
+    monkeypatch.setattr("installer.core.detect.detect",
+                        lambda **_kw: seen.append((netconfig.active_mirror(), netconfig.active_mirror_origin())))
+    wizard_module._real_detect(offline=False)
+    assert seen == [("https://mirror.example/pytorch/whl", str(isolated_settings))]

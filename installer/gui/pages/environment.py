@@ -38,6 +38,15 @@ SOURCES = [
 ]
 
 
+def _with_note(row: QHBoxLayout, note: QLabel) -> QVBoxLayout:
+    """A field's row with its origin note right under it (a form row of its own leaves a gap)."""
+    box = QVBoxLayout()
+    box.setSpacing(2)
+    box.addLayout(row)
+    box.addWidget(note)
+    return box
+
+
 def _masked(proxy: str) -> str:
     """The proxy as the page shows it: any password replaced by ***."""
     from installer.core.redact import redact_url
@@ -220,12 +229,17 @@ class EnvironmentPage(QWizardPage):
         adv_form.addRow("Other packages &index:", self.index_edit)
         cert_label = QLabel("&Company CA bundle:", advanced)
         cert_label.setBuddy(self.cert_edit)
-        adv_form.addRow(cert_label, cert_row)
-        adv_form.addRow("", self.cert_origin)
-        adv_form.addRow("Mirror of PyTorch's in&dex:", self.torch_index_edit)
-        adv_form.addRow("", self.torch_index_origin)
-        adv_form.addRow("Pro&xy:", self.proxy_edit)
-        adv_form.addRow("", self.proxy_origin)
+        adv_form.addRow(cert_label, _with_note(cert_row, self.cert_origin))
+        index_row = QHBoxLayout()
+        index_row.addWidget(self.torch_index_edit)
+        index_label = QLabel("Mirror of PyTorch's in&dex:", advanced)
+        index_label.setBuddy(self.torch_index_edit)
+        adv_form.addRow(index_label, _with_note(index_row, self.torch_index_origin))
+        proxy_row = QHBoxLayout()
+        proxy_row.addWidget(self.proxy_edit)
+        proxy_label = QLabel("Pro&xy:", advanced)
+        proxy_label.setBuddy(self.proxy_edit)
+        adv_form.addRow(proxy_label, _with_note(proxy_row, self.proxy_origin))
         adv_form.addRow("", self.jupyter_check)
         adv_form.addRow(self.advanced_problem)
         self.advanced = CollapsibleSection("&Advanced", advanced, expanded=False, parent=self)
