@@ -68,7 +68,25 @@ class EnginePlanner:
     """The real planner with the bundled uv (and, like the CLI's --source-repo, a chosen source repository)."""
 
     def __init__(self, source_repo: str | None = None) -> None:
+        import os
+
+        from installer.core.netconfig import PROXY_VARS
+
         self.source_repo = source_repo
+        # settings.apply() exports the chosen proxy to this process's environment (children inherit it).
+        # The CLI plans once; the wizard plans on every edit, so a proxy the user cleared again must not
+        # stay behind: each plan starts from the environment the wizard was started with.
+        names = [*PROXY_VARS, *(v.lower() for v in PROXY_VARS)]
+        self._proxy_env = {name: os.environ.get(name) for name in names}
+
+    def _restore_proxy_env(self) -> None:
+        import os
+
+        for name, value in self._proxy_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def __call__(self, report: Any, choices: Choices, catalog: Any) -> Any:
         from installer.core import settings
@@ -80,6 +98,7 @@ class EnginePlanner:
         # explicit, as a flag is); then the same trust, proxy and pip/uv settings on the plan's steps.
         # A copy: apply() fills in from the files, and the pages' choices must stay what the pages show.
         choices = dataclasses.replace(choices)
+        self._restore_proxy_env()
         defaults = Choices()
         current = settings.load()
         # A value the page shows because a config file set it keeps that file as its origin.

@@ -189,3 +189,19 @@ def test_the_wizards_detection_uses_the_config_files_mirror(tmp_path: Path, isol
                         lambda **_kw: seen.append((netconfig.active_mirror(), netconfig.active_mirror_origin())))
     wizard_module._real_detect(offline=False)
     assert seen == [("https://mirror.example/pytorch/whl", str(isolated_settings))]
+
+
+def test_a_cleared_proxy_is_not_left_in_the_environment(qtbot: Any, make_wizard: Any, catalog: Any) -> None:
+    """Each plan exports the proxy for the install's children; clearing the field takes it back out."""
+    import os
+
+    wizard, page = environment_page(qtbot, make_wizard, catalog)
+    page.proxy_edit.setText(f"http://bob:{SECRET}@127.0.0.1:3128")
+    page.proxy_edit.editingFinished.emit()
+    qtbot.waitUntil(page.isComplete)
+    assert wizard.try_plan()[0] is not None
+    assert os.environ.get("HTTPS_PROXY") == f"http://bob:{SECRET}@127.0.0.1:3128"
+    page.proxy_edit.clear()
+    qtbot.waitUntil(lambda: page.isComplete() and wizard.state.choices.proxy is None)
+    assert wizard.try_plan()[0] is not None
+    assert not os.environ.get("HTTPS_PROXY") and not os.environ.get("https_proxy")
