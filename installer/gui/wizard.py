@@ -106,7 +106,12 @@ class EnginePlanner:
                     and not (current.sourced(n) is not None and current.get(n) == getattr(choices, n))}
         applied = settings.apply(choices, explicit, explicit_origin="the wizard")
         if choices.torch_index_url:
+            import copy
+
+            # A copy: the wizard keeps its catalog while the user edits, and a mirror cleared on the page
+            # must not stay in it.
             root = choices.torch_index_url.rstrip("/")
+            catalog = copy.copy(catalog)
             catalog.index = {**catalog.index, "base": root, "nightly": f"{root}/nightly"}
         plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
         applied.apply_to_plan(plan)

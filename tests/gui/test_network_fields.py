@@ -205,3 +205,16 @@ def test_a_cleared_proxy_is_not_left_in_the_environment(qtbot: Any, make_wizard:
     qtbot.waitUntil(lambda: page.isComplete() and wizard.state.choices.proxy is None)
     assert wizard.try_plan()[0] is not None
     assert not os.environ.get("HTTPS_PROXY") and not os.environ.get("https_proxy")
+
+
+def test_a_cleared_mirror_is_not_used_by_the_next_plan(qtbot: Any, make_wizard: Any, catalog: Any) -> None:
+    wizard, page = environment_page(qtbot, make_wizard, catalog)
+    page.torch_index_edit.setText("https://mirror.example/pytorch/whl")
+    qtbot.waitUntil(page.isComplete)
+    plan = wizard.try_plan()[0]
+    assert "mirror.example/pytorch/whl/" in (plan.torch_index or "")
+    page.torch_index_edit.clear()
+    qtbot.waitUntil(lambda: page.isComplete() and wizard.state.choices.torch_index_url is None)
+    plan = wizard.try_plan()[0]
+    assert "mirror.example" not in (plan.torch_index or "") and plan.torch_index
+    assert not any("mirror.example" in " ".join(map(str, s.argv)) for s in plan.steps)
