@@ -218,3 +218,16 @@ def test_a_cleared_mirror_is_not_used_by_the_next_plan(qtbot: Any, make_wizard: 
     plan = wizard.try_plan()[0]
     assert "mirror.example" not in (plan.torch_index or "") and plan.torch_index
     assert not any("mirror.example" in " ".join(map(str, s.argv)) for s in plan.steps)
+
+
+def test_a_broken_config_file_is_named_and_stops_the_wizard(qtbot: Any, make_wizard: Any, catalog: Any,
+                                                             isolated_settings: Path) -> None:
+    """As the CLI's exit 2: the sentence names the file; nothing is planned from half a configuration."""
+    isolated_settings.write_text('colour = "blue"\n', encoding="utf-8")
+    wizard = make_wizard(detect_fn=recorded_detect("linux-rtx4090"), catalog=catalog)
+    go_to(qtbot, wizard, PageId.METHOD)
+    plan, problem = wizard.try_plan()
+    assert plan is None and "Unknown key 'colour'" in (problem or "") and str(isolated_settings) in (problem or "")
+    method = wizard.currentPage()
+    qtbot.waitUntil(lambda: "colour" in method.error_label.text())
+    assert not method.isComplete() and not wizard.button(wizard.WizardButton.NextButton).isEnabled()
