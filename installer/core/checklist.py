@@ -262,6 +262,12 @@ def _network_rows(report: SystemReport) -> list[ChecklistRow]:
         return [ChecklistRow(INFO, "network", "Network not checked (offline)",
                              "Only local wheels and caches can be used.")]
     rows = []
+    if net.sources:
+        # Where each setting came from, so a surprising index or proxy can be traced to its file or variable.
+        # The row names the settings (short enough for the System page's list); its meaning says where from.
+        rows.append(ChecklistRow(INFO, "network", "Network settings in use: " + ", ".join(net.sources),
+                                 "; ".join(f"{name} from {origin}" for name, origin in net.sources.items())
+                                 + ". Installs and this check use them; the system's certificates are trusted too."))
     if net.proxies:
         rows.append(ChecklistRow(INFO, "network", "Proxy: " + ", ".join(f"{k}={v}" for k, v in net.proxies.items()),
                                  "Downloads go through the proxy."))

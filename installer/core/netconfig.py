@@ -417,16 +417,51 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
 
 _ACTIVE: NetConfig | None = None
 _MIRROR: str | None = None
+_MIRROR_ORIGIN: str | None = None
 
 
-def set_mirror(url: str | None) -> None:
+def set_mirror(url: str | None, origin: str | None = None) -> None:
     """The PyTorch index mirror in use (the detection check asks it instead of PyTorch's index)."""
-    global _MIRROR
+    global _MIRROR, _MIRROR_ORIGIN
     _MIRROR = url
+    _MIRROR_ORIGIN = origin if url else None
 
 
 def active_mirror() -> str | None:
     return _MIRROR
+
+
+def active_mirror_origin() -> str | None:
+    return _MIRROR_ORIGIN
+
+
+def setting_origins(net: NetConfig, mirror_origin: str | None = None) -> dict[str, str]:
+    """Where each network setting in use came from, by what a person calls it ("package index" ->
+    "/etc/pip.conf"). Origins only: a value may hold a password, an origin never does."""
+    out: dict[str, str] = {}
+    if mirror_origin:
+        out["PyTorch index mirror"] = mirror_origin
+    names = {"index-url": "package index", "extra-index-url": "extra package index", "find-links": "find-links",
+             "trusted-host": "trusted host", "client-cert": "client certificate", "timeout": "timeout",
+             "retries": "retries"}
+    for key, label in names.items():
+        item = net.pip.get(key)
+        if item is not None:
+            out[label] = item.origin
+        elif key in net.uv and key in ("index-url", "extra-index-url", "find-links", "trusted-host"):
+            out[label] = net.uv[key].origin
+    if net.ca_files:
+        out["CA bundle"] = ", ".join(dict.fromkeys(s.origin for s in net.ca_files))
+    if net.ca_dirs:
+        out["CA folder"] = ", ".join(dict.fromkeys(s.origin for s in net.ca_dirs))
+    for scheme in ("https", "http", "all"):
+        proxy = net.proxies.get(scheme)
+        if proxy is not None:
+            out["proxy"] = proxy.origin
+            break
+    if "no" in net.proxies:
+        out["proxy exceptions"] = net.proxies["no"].origin
+    return out
 
 
 def activate(net: NetConfig) -> None:

@@ -185,7 +185,9 @@ class NetworkInfo:
     pytorch_index: bool | None = None  # PyTorch's wheel index answered
     package_index: bool | None = None  # the default package index answered
     detail: str | None = None
-    problem: str | None = None  # "certificate" | "proxy-auth" | "proxy-failed" when a check said which
+    problem: str | None = None  # "certificate" | "proxy-auth" | "proxy-failed" | "no-answer" when a check failed
+    # Where each network setting in use came from: "package index" -> "/etc/pip.conf", "proxy" -> "HTTPS_PROXY"
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

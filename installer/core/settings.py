@@ -222,16 +222,18 @@ class Applied:
         netconfig.apply_to_plan(plan, self.net, mirror=mirror, engine_origin=self.origins.get("engine"))
 
 
-def apply(choices: Any, explicit: set[str], env: Mapping[str, str] | None = None) -> Applied:
+def apply(choices: Any, explicit: set[str], env: Mapping[str, str] | None = None,
+          explicit_origin: str | None = None) -> Applied:
     """Fill `choices` from the settings where the user gave nothing explicit, then set up this process's
-    network use (trust, proxies, mirror) from them. ChoiceError (exit 2) for a bad config file."""
+    network use (trust, proxies, mirror) from them. ChoiceError (exit 2) for a bad config file.
+    `explicit_origin` names where explicit values came from when not from flags (the wizard's page)."""
     from installer.core import netconfig
 
     current = load(env)
     origins: dict[str, str] = {}
     for key in KEYS:
         if key.name in explicit:
-            origins[key.name] = key.flag
+            origins[key.name] = explicit_origin or key.flag
             continue
         item = current.sourced(key.name)
         if item is None:
@@ -245,7 +247,7 @@ def apply(choices: Any, explicit: set[str], env: Mapping[str, str] | None = None
     proxy = Sourced(choices.proxy, origins.get("proxy", "--proxy")) if choices.proxy else None
     net = netconfig.load(cert=cert, proxy=proxy, offline=bool(choices.offline))
     netconfig.activate(net)
-    netconfig.set_mirror(choices.torch_index_url)
+    netconfig.set_mirror(choices.torch_index_url, origins.get("torch_index_url", "--torch-index-url"))
     # Children (uv, pip, git) and urllib read proxies from the environment; so the credentials never
     # need to be written into a plan, a journal or a log.
     os.environ.update(netconfig.proxy_environment(net))

@@ -158,6 +158,18 @@ def _settle(app: Any, seconds: float = 0.2) -> None:
         time.sleep(0.01)
 
 
+def _scroll_to(page: Any, widget: Any) -> None:
+    """Scroll the page so `widget` is at the top (None: back to the top)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QScrollArea
+
+    area = page.findChild(QScrollArea)
+    if area is None or area.widget() is None:
+        return
+    top = widget.mapTo(area.widget(), QPoint(0, 0)).y() if widget is not None else 0
+    area.verticalScrollBar().setValue(top)
+
+
 def render_all(out_dir: Path, size: tuple[int, int] | None = None, scheme: str | None = None,
                scale: float | None = None) -> int:
     """Walk the wizard page by page and save DIR/NN-page.png for each; returns 0 (1 when a page failed).
@@ -221,7 +233,10 @@ def render_all(out_dir: Path, size: tuple[int, int] | None = None, scheme: str |
             env_page = wizard.page_of(PageId.ENVIRONMENT)
             _wait(app, env_page.isComplete, 5)
             env_page.advanced.set_expanded(True)
+            _settle(app)
+            _scroll_to(env_page, env_page.advanced)  # the picture is of the Advanced fields, not the top
             shoot("advanced")
+            _scroll_to(env_page, None)
             env_page.advanced.set_expanded(False)
         shoot(index)
     if wizard.currentId() == PageId.REVIEW and wizard.currentPage().isComplete():

@@ -51,8 +51,16 @@ STEP_OF_PAGE = {PageId.WELCOME: -1, PageId.SYSTEM: 0, PageId.METHOD: 1, PageId.E
 
 
 def _real_detect(**kwargs: Any) -> Any:
+    """Detection as `torch-setup detect` does it: the network check first takes the proxy, trust and mirror
+    from Torch Setup's config files and variables, so it asks what an install would ask."""
+    from installer.core import settings
     from installer.core.detect import detect
 
+    offline = bool(kwargs.get("offline"))
+    try:
+        settings.apply(Choices(offline=offline), {"offline"} if offline else set())
+    except ChoiceError:
+        pass  # a broken config file is named on the Environment page, where planning stops on it
     return detect(**kwargs)
 
 
@@ -60,7 +68,25 @@ class EnginePlanner:
     """The real planner with the bundled uv (and, like the CLI's --source-repo, a chosen source repository)."""
 
     def __init__(self, source_repo: str | None = None) -> None:
+        import os
+
+        from installer.core.netconfig import PROXY_VARS
+
         self.source_repo = source_repo
+        # settings.apply() exports the chosen proxy to this process's environment (children inherit it).
+        # The CLI plans once; the wizard plans on every edit, so a proxy the user cleared again must not
+        # stay behind: each plan starts from the environment the wizard was started with.
+        names = [*PROXY_VARS, *(v.lower() for v in PROXY_VARS)]
+        self._proxy_env = {name: os.environ.get(name) for name in names}
+
+    def _restore_proxy_env(self) -> None:
+        import os
+
+        for name, value in self._proxy_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def __call__(self, report: Any, choices: Choices, catalog: Any) -> Any:
         from installer.core import settings
@@ -70,11 +96,22 @@ class EnginePlanner:
         extra = {"source_repo": self.source_repo} if self.source_repo else {}
         # The same config files, variables and network setup as the CLI (what the wizard's pages set is
         # explicit, as a flag is); then the same trust, proxy and pip/uv settings on the plan's steps.
+        # A copy: apply() fills in from the files, and the pages' choices must stay what the pages show.
+        choices = dataclasses.replace(choices)
+        self._restore_proxy_env()
         defaults = Choices()
-        explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)}
-        applied = settings.apply(choices, explicit)
+        current = settings.load()
+        # A value the page shows because a config file set it keeps that file as its origin.
+        explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)
+                    and not (current.sourced(n) is not None and current.get(n) == getattr(choices, n))}
+        applied = settings.apply(choices, explicit, explicit_origin="the wizard")
         if choices.torch_index_url:
+            import copy
+
+            # A copy: the wizard keeps its catalog while the user edits, and a mirror cleared on the page
+            # must not stay in it.
             root = choices.torch_index_url.rstrip("/")
+            catalog = copy.copy(catalog)
             catalog.index = {**catalog.index, "base": root, "nightly": f"{root}/nightly"}
         plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
         applied.apply_to_plan(plan)
@@ -248,6 +285,16 @@ class TorchSetupWizard(QWizard):
             return None, f"This copy of Torch Setup is incomplete ({exc})."
         except Exception as exc:  # a planner bug must not take the window down
             return None, f"Torch Setup could not make a plan: {type(exc).__name__}: {exc}"
+
+    def config_settings(self) -> tuple[Any, str | None]:
+        """Torch Setup's config files and TORCH_SETUP_* variables, as the CLI reads them: (Settings, None),
+        or (None, the sentence saying what is wrong with a file)."""
+        from installer.core import settings
+
+        try:
+            return settings.load(), None
+        except ChoiceError as exc:
+            return None, str(exc)
 
     def choices_copy(self, **changes: Any) -> Choices:
         return dataclasses.replace(self.state.choices, **changes)

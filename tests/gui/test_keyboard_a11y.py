@@ -59,7 +59,8 @@ def walk_every_page(qtbot: Any, make_wizard: Any, catalog: Any, tmp_path: Path) 
         return ReplayRunner(plan, on_event, cancel, force)
 
     wizard = make_wizard(detect_fn=recorded_detect("linux-rtx4090"), catalog=catalog, runner_factory=replay)
-    for page_id in PageId:
+    # The install path only: Next on Finish does not lead to the doctor's pages (Welcome's choice does).
+    for page_id in (p for p in PageId if p <= PageId.FINISH):
         if wizard.currentId() != page_id:
             go_to(qtbot, wizard, page_id, timeout=60_000)
         page = wizard.currentPage()
@@ -78,7 +79,7 @@ def test_every_page_has_unique_mnemonics(qtbot: Any, make_wizard: Any, catalog: 
         clashes = {letter: [w for x, w in found if x == letter] for letter in letters if letters.count(letter) > 1}
         assert not clashes, f"{page_id.name}: {clashes}"
         seen_pages.append(page_id)
-    assert seen_pages == list(PageId)
+    assert seen_pages == [p for p in PageId if p <= PageId.FINISH]
 
 
 def test_every_control_has_a_mnemonic(qtbot: Any, make_wizard: Any, catalog: Any, tmp_path: Path) -> None:

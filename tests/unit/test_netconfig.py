@@ -18,6 +18,13 @@ from installer.core.plan import ChoiceError, Choices, Plan, Step
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _process_wide_choice_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.apply() sets this process's mirror and network configuration; later tests must not see them."""
+    for name in ("_ACTIVE", "_MIRROR", "_MIRROR_ORIGIN"):
+        monkeypatch.setattr(netconfig, name, None)
+
+
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {"HOME": str(tmp_path / "home"), "XDG_CONFIG_DIRS": str(tmp_path / "xdg"), **extra}
 

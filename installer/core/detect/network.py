@@ -12,8 +12,10 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from installer.core.plan import redact_url
+from installer.core.redact import redact_text
 from installer.core.report import NetworkInfo
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
@@ -62,10 +64,13 @@ def url_answers(url: str, timeout: float = 2.0) -> tuple[bool, str]:
 
 
 def _answer(future: Future[tuple[bool, str]], timeout: float) -> tuple[bool, str]:
+    from installer.core import netconfig
+
     try:
-        return future.result(timeout=timeout + 0.25)
+        # urllib's own timeout fires first on a silent server; this margin only bounds a stuck resolver.
+        return future.result(timeout=timeout + 1.0)
     except FutureTimeout:
-        return False, f"no answer within {timeout:g} s"
+        return False, f"no answer within {timeout:g} s; fix: {netconfig.FIXES[netconfig.NO_ANSWER]}"
 
 
 def detect_network(env: Mapping[str, str] | None = None, timeout: float = 2.0,
@@ -96,6 +101,21 @@ def detect_network(env: Mapping[str, str] | None = None, timeout: float = 2.0,
     info.detail = "; ".join(details)
     for text in details:
         for kind in (netconfig.PROXY_AUTH, netconfig.CERTIFICATE, netconfig.PROXY_FAILED):
-            if netconfig.FIXES[kind] in text and info.problem is None:
+            # The detail went through redact_text, which also masks the fix's "USER:PASSWORD@" example.
+            fix = netconfig.FIXES[kind]
+            if (fix in text or redact_text(fix) in text) and info.problem is None:
                 info.problem = kind
+    if info.problem is None and (info.pytorch_index is False or info.package_index is False):
+        info.problem = netconfig.NO_ANSWER
+    configured = index and origin != "pip's default"
+    info.sources = _sources(netconfig, origin if configured else None)
     return info
+
+
+def _sources(netconfig: Any, index_origin: str | None) -> dict[str, str]:
+    """Where each setting the check (and an install) uses came from; the index's own origin covers the
+    UV_* variables and "pip's default" too."""
+    found = netconfig.setting_origins(netconfig.active(), netconfig.active_mirror_origin())
+    if index_origin:
+        found["package index"] = index_origin
+    return found

@@ -38,6 +38,22 @@ SOURCES = [
 ]
 
 
+def _with_note(row: QHBoxLayout, note: QLabel) -> QVBoxLayout:
+    """A field's row with its origin note right under it (a form row of its own leaves a gap)."""
+    box = QVBoxLayout()
+    box.setSpacing(2)
+    box.addLayout(row)
+    box.addWidget(note)
+    return box
+
+
+def _masked(proxy: str) -> str:
+    """The proxy as the page shows it: any password replaced by ***."""
+    from installer.core.redact import redact_url
+
+    return redact_url(proxy)
+
+
 def made_by_torch_setup(folder: Path) -> bool:
     from installer.core.preflight_io import made_by_torch_setup as ours
 
@@ -165,6 +181,38 @@ class EnvironmentPage(QWizardPage):
         self.index_edit.setAccessibleName("Other packages index")
         self.index_edit.setAccessibleDescription("The package index URL for everything except PyTorch; empty "
                                                  "means PyPI.")
+        # Company and campus networks: the same three settings as --cert, --torch-index-url and --proxy (and
+        # the config files' keys), checked with the same core rules as the CLI.
+        self.cert_edit = QLineEdit(advanced)
+        self.cert_edit.setPlaceholderText("none: the system's certificate store only")
+        self.cert_edit.setAccessibleName("Company CA bundle")
+        self.cert_edit.setAccessibleDescription("A PEM file with your company's or campus's CA certificates, "
+                                                "trusted in addition to the system's store.")
+        self.cert_edit.setMinimumWidth(160)
+        self.cert_browse = QPushButton("Choo&se…", advanced)
+        self.cert_browse.setAccessibleName("Choose the CA bundle file")
+        self.cert_browse.setAccessibleDescription("Opens a file chooser for the CA bundle.")
+        cert_row = QHBoxLayout()
+        cert_row.addWidget(self.cert_edit, 1)
+        cert_row.addWidget(self.cert_browse)
+        self.cert_origin = self._origin_label(advanced, "Where the CA bundle setting comes from")
+        self.torch_index_edit = QLineEdit(advanced)
+        self.torch_index_edit.setPlaceholderText("none: PyTorch's own index")
+        self.torch_index_edit.setAccessibleName("Mirror of PyTorch's index")
+        self.torch_index_edit.setAccessibleDescription("The root of a mirror of PyTorch's wheel index (Artifactory, "
+                                                       "Nexus, devpi); the per-backend paths such as /cu126 are "
+                                                       "kept.")
+        self.torch_index_origin = self._origin_label(advanced, "Where the mirror setting comes from")
+        self.proxy_edit = QLineEdit(advanced)
+        self.proxy_edit.setPlaceholderText("none, or http://[USER:PASSWORD@]HOST:PORT")
+        self.proxy_edit.setAccessibleName("Proxy")
+        self.proxy_edit.setAccessibleDescription("A proxy for every download. Once entered, its password is "
+                                                 "shown as ***.")
+        self.proxy_origin = self._origin_label(advanced, "Where the proxy setting comes from")
+        # The proxy's full value (password included); the field shows it with the password masked.
+        self._proxy_secret: str | None = None
+        self._config: Any = None  # settings.Settings read when the page opens
+        self._config_problem: str | None = None
         self.jupyter_check = QCheckBox("Register as a &Jupyter kernel", advanced)
         self.jupyter_check.setAccessibleName("Register as a Jupyter kernel")
         self.jupyter_check.setAccessibleDescription("Adds the environment to Jupyter's kernel list.")
@@ -179,6 +227,19 @@ class EnvironmentPage(QWizardPage):
         source_label.setBuddy(self.source_edit)
         adv_form.addRow(source_label, source_row)
         adv_form.addRow("Other packages &index:", self.index_edit)
+        cert_label = QLabel("&Company CA bundle:", advanced)
+        cert_label.setBuddy(self.cert_edit)
+        adv_form.addRow(cert_label, _with_note(cert_row, self.cert_origin))
+        index_row = QHBoxLayout()
+        index_row.addWidget(self.torch_index_edit)
+        index_label = QLabel("Mirror of PyTorch's in&dex:", advanced)
+        index_label.setBuddy(self.torch_index_edit)
+        adv_form.addRow(index_label, _with_note(index_row, self.torch_index_origin))
+        proxy_row = QHBoxLayout()
+        proxy_row.addWidget(self.proxy_edit)
+        proxy_label = QLabel("Pro&xy:", advanced)
+        proxy_label.setBuddy(self.proxy_edit)
+        adv_form.addRow(proxy_label, _with_note(proxy_row, self.proxy_origin))
         adv_form.addRow("", self.jupyter_check)
         adv_form.addRow(self.advanced_problem)
         self.advanced = CollapsibleSection("&Advanced", advanced, expanded=False, parent=self)
@@ -202,6 +263,11 @@ class EnvironmentPage(QWizardPage):
         self.source_edit.textChanged.connect(self._on_edited)
         self.index_edit.textChanged.connect(self._on_edited)
         self.jupyter_check.toggled.connect(self._on_edited)
+        self.cert_edit.textChanged.connect(self._on_edited)
+        self.torch_index_edit.textChanged.connect(self._on_edited)
+        self.proxy_edit.textChanged.connect(self._on_edited)
+        self.proxy_edit.editingFinished.connect(self._mask_proxy)
+        self.cert_browse.clicked.connect(self.browse_cert)
         self.replace_check.toggled.connect(self._on_edited)
         self.browse_button.clicked.connect(self.browse_location)
         self.source_browse.clicked.connect(self.browse_source)
@@ -216,7 +282,20 @@ class EnvironmentPage(QWizardPage):
         self.setTabOrder(self.source_combo, self.source_edit)
         self.setTabOrder(self.source_edit, self.source_browse)
         self.setTabOrder(self.source_browse, self.index_edit)
-        self.setTabOrder(self.index_edit, self.jupyter_check)
+        self.setTabOrder(self.index_edit, self.cert_edit)
+        self.setTabOrder(self.cert_edit, self.cert_browse)
+        self.setTabOrder(self.cert_browse, self.torch_index_edit)
+        self.setTabOrder(self.torch_index_edit, self.proxy_edit)
+        self.setTabOrder(self.proxy_edit, self.jupyter_check)
+
+    @staticmethod
+    def _origin_label(parent: QWidget, name: str) -> QLabel:
+        label = QLabel(parent)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setAccessibleName(name)
+        label.hide()
+        return label
 
     # -- lifecycle --------------------------------------------------------------------------------------
 
@@ -232,6 +311,7 @@ class EnvironmentPage(QWizardPage):
             self._show_source(choices.torch_source)
             self.index_edit.setText(choices.index_url or "")
             self.jupyter_check.setChecked(choices.jupyter)
+            self._load_network_fields()
             self.engine_combo.setEnabled(choices.method != "conda")
             self._fill_pythons()
         finally:
@@ -354,6 +434,110 @@ class EnvironmentPage(QWizardPage):
             self.location_edit.setText(folder)
 
     @Slot()
+    def browse_cert(self) -> None:
+        start = self.cert_edit.text().strip() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Your company's CA bundle (PEM)", start,
+                                              "Certificates (*.pem *.crt *.cer);;All files (*)")
+        if path:
+            self.cert_edit.setText(path)
+
+    # -- company and campus networks ----------------------------------------------------------------------
+
+    def _load_network_fields(self) -> None:
+        """What the config files and TORCH_SETUP_* variables set fills the fields (the CLI would use it too),
+        unless the user already gave a value here."""
+        self._config, self._config_problem = self._wizard.config_settings()
+        choices = self._wizard.state.choices
+        config = self._config
+        for name, edit in (("cert", self.cert_edit), ("torch_index_url", self.torch_index_edit)):
+            value = getattr(choices, name) or (config.get(name) if config is not None else None)
+            if not edit.text().strip() and value:
+                edit.setText(str(value))
+        proxy = choices.proxy or (config.get("proxy") if config is not None else None)
+        if not self.proxy_edit.text().strip() and proxy:
+            self._proxy_secret = proxy
+            self.proxy_edit.setText(_masked(proxy))
+        if config is not None and any(config.sourced(n) for n in ("cert", "torch_index_url", "proxy")):
+            self.advanced.set_expanded(True)  # a value someone set for this machine: show it
+        if config is not None and choices.engine == "uv" and config.sourced("engine") is not None:
+            self.engine_combo.setCurrentIndex(max(self.engine_combo.findData(config.get("engine")), 0))
+
+    def proxy_value(self) -> str | None:
+        """The proxy as entered, password included (the field shows *** in its place)."""
+        text = self.proxy_edit.text().strip()
+        secret = self._proxy_secret
+        if not text:
+            return None
+        if secret and text == _masked(secret):
+            return secret
+        if secret and ":***@" in text:
+            # The user edited the masked form (a new port, say): keep the password they entered before.
+            from urllib.parse import urlsplit
+
+            old = urlsplit(secret if "://" in secret else f"http://{secret}")
+            if old.password:
+                return text.replace(":***@", f":{old.password}@", 1)
+        return text
+
+    @Slot()
+    def _mask_proxy(self) -> None:
+        """After entry the password is never shown again: the field keeps the real value aside."""
+        value = self.proxy_value()
+        self._proxy_secret = value
+        if value and _masked(value) != self.proxy_edit.text().strip():
+            self.proxy_edit.setText(_masked(value))
+
+    def _network_problem(self) -> str | None:
+        """The three network fields, by the same rules as --cert, --torch-index-url and --proxy."""
+        from installer.core import settings
+        from installer.core.plan import ChoiceError
+
+        if self._config_problem:
+            return self._config_problem
+        keys = {k.name: k for k in settings.KEYS}
+        fields = (("cert", self.cert_edit.text().strip(), "the Company CA bundle field"),
+                  ("torch_index_url", self.torch_index_edit.text().strip(), "the mirror field"),
+                  ("proxy", self.proxy_value(), "the proxy field"))
+        for name, value, where in fields:
+            if not value:
+                continue
+            try:
+                settings.check_value(keys[name], value, where)
+            except ChoiceError as exc:
+                from installer.core.redact import redact_text
+
+                return redact_text(str(exc))
+        if self.torch_index_edit.text().strip() and self.source_combo.currentData() != "pytorch":
+            return ("A mirror of PyTorch's index replaces PyTorch's own index: set “PyTorch from” to PyTorch's "
+                    "own package index, or clear the mirror.")
+        return None
+
+    def _show_origins(self) -> None:
+        """Next to each network field: where its value comes from when a config file or variable set it."""
+        config = self._config
+        values = {"cert": self.cert_edit.text().strip(), "torch_index_url": self.torch_index_edit.text().strip(),
+                  "proxy": self.proxy_value() or ""}
+        labels = {"cert": self.cert_origin, "torch_index_url": self.torch_index_origin, "proxy": self.proxy_origin}
+        for name, label in labels.items():
+            item = config.sourced(name) if config is not None else None
+            text = ""
+            if item is not None:
+                configured = str(item.value)
+                if name == "cert":
+                    same = bool(values[name]) and Path(values[name]).expanduser() == Path(configured)
+                else:
+                    same = values[name] == configured
+                if same:
+                    text = f"from {item.origin}"
+                elif not values[name]:
+                    shown = _masked(configured) if name == "proxy" else configured
+                    text = f"Empty here, so {shown} from {item.origin} is used."
+                else:
+                    text = f"Replaces {item.origin}'s value for this install."
+            label.setText(text)
+            label.setVisible(bool(text))
+
+    @Slot()
     def browse_source(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A folder with PyTorch wheel files", self.source_edit.text())
         if folder:
@@ -390,6 +574,10 @@ class EnvironmentPage(QWizardPage):
         choices.torch_source = self.torch_source() or "pytorch"
         choices.index_url = self.index_edit.text().strip() or None
         choices.jupyter = self.jupyter_check.isChecked()
+        choices.cert = self.cert_edit.text().strip() or None
+        choices.torch_index_url = self.torch_index_edit.text().strip() or None
+        choices.proxy = self.proxy_value()
+        self._show_origins()
         if self._python_key() != self._pythons_for or self.python_combo.count() == 0:
             # which Pythons fit depends on the engine and the wheel source: offer them afresh
             self._loading = True
@@ -469,6 +657,9 @@ class EnvironmentPage(QWizardPage):
         kind = self.source_combo.currentData()
         if kind in ("url", "folder") and not self.source_edit.text().strip():
             return "Give the mirror URL or the wheels folder, or choose PyTorch's index."
+        network = self._network_problem()
+        if network:
+            return network
         try:
             self._wizard.choices_copy(env=None, python=None).validate()
         except ChoiceError as exc:

@@ -72,6 +72,10 @@ class WelcomePage(QWizardPage):
         self.install_choice.setAccessibleName("Install a new PyTorch into a new environment")
         self.doctor_choice.setAccessibleName("Check and repair the PyTorch installs this computer already has")
         self.envs_choice.setAccessibleName("List, upgrade or remove the environments Torch Setup made")
+        self.install_choice.setAccessibleDescription("Next looks at this computer, then asks what to install.")
+        self.doctor_choice.setAccessibleDescription("Next finds the PyTorch installs here and says what is wrong "
+                                                    "with each.")
+        self.envs_choice.setAccessibleDescription("Next lists the environments Torch Setup made.")
         self._modes = QButtonGroup(self)
         box = QVBoxLayout()
         for button in (self.install_choice, self.doctor_choice, self.envs_choice):
