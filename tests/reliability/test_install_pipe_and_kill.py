@@ -29,7 +29,8 @@ def install_args() -> list[str]:
     return ["--python", "3.11", "--torch", TORCH_VERSION, "--backend", "cpu", "--torch-source", str(wheels)]
 
 
-def _install_with_reader_gone(args: list[str], tmp_path: Path) -> tuple[int, str]:
+def _install_with_reader_gone(args: list[str], tmp_path: Path,
+                              extra_env: dict[str, str] | None = None) -> tuple[int, str]:
     """`install --json-events | head -1`: the reader takes one line and closes the pipe."""
     err_path = tmp_path / "stderr.txt"
     with err_path.open("w") as err:
@@ -60,8 +61,11 @@ def test_install_with_a_vanished_reader_finishes_and_tells_the_truth(install_arg
 
 def test_failed_install_with_a_vanished_reader_exits_1(install_args: list[str], tmp_path: Path) -> None:
     env = tmp_path / "env"
-    args = [*install_args, "--env", str(env), "--offline", "--packages", "torch", "no-such-package-xyz"]
-    code, stderr = _install_with_reader_gone(args, tmp_path)
+    # A package no index has, with uv offline: the plan passes every check, then a step fails (an --offline
+    # plan would be refused before it starts, exit 2, which is not what this test is about).
+    args = [*install_args, "--env", str(env), "--packages", "torch", "no-such-package-xyz"]
+    code, stderr = _install_with_reader_gone(args, tmp_path, {"UV_OFFLINE": "1",
+                                                              "UV_CACHE_DIR": str(tmp_path / "empty-cache")})
     assert code == 1, stderr[-3000:]
     assert not env.exists()
     assert "BrokenPipeError" not in stderr and "Exception ignored" not in stderr, stderr[-3000:]

@@ -2,7 +2,7 @@
 
 Each test attacks the real CLI as a child process (`python -m installer`), with Torch Setup's state in a
 private TORCH_SETUP_HOME. Installs use the real torch 2.13.0 CPU wheel and Python 3.11; a failing install is
-made by running uv offline with an empty cache, so its install step fails after the env exists.
+made by asking for a package that no index has, so a step fails after the env exists.
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ def _argv(env: str, real: tuple[str, str], *extra: str) -> list[str]:
             "--python", py, "--torch", "2.13.0", "--backend", "cpu", "--torch-source", wheels, *extra]
 
 
+# A package no index has: torch installs, then the step for the other packages fails, after the env exists.
+FAIL = ("--packages", "torch", "no-such-package-xyz")
+
+
 def _failing_env(tmp_path: Path) -> dict[str, str]:
-    """The venv step works; the install step cannot fetch torch's dependencies (offline, empty cache)."""
+    """uv offline with an empty cache, so the failure comes fast and never from the network."""
     return cli_env(tmp_path, {"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-uv-cache"),
                               "TMPDIR": str(_tmp(tmp_path))})
 
@@ -71,7 +75,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
 def test_dotdot_through_a_missing_folder_is_judged_on_the_real_target(tmp_path: Path, real: tuple[str, str]) -> None:
     parent = tmp_path / "parent"
     before = _user_files(parent / "v")
-    done = _run(_argv(f"{parent}/missing/../v", real), _failing_env(tmp_path))
+    done = _run(_argv(f"{parent}/missing/../v", real, *FAIL), _failing_env(tmp_path))
     assert done.returncode == 2, done.stderr
     assert "was not made by Torch Setup" in done.stderr and "Traceback" not in done.stderr
     assert _snapshot(parent / "v") == before
@@ -81,7 +85,7 @@ def test_dotdot_through_a_missing_folder_is_judged_on_the_real_target(tmp_path: 
 def test_failed_install_through_dotdot_removes_only_its_own_folder(tmp_path: Path, real: tuple[str, str]) -> None:
     parent = tmp_path / "parent"
     before = _user_files(parent / "v")
-    done = _run(_argv(f"{parent}/missing/../new", real), _failing_env(tmp_path))
+    done = _run(_argv(f"{parent}/missing/../new", real, *FAIL), _failing_env(tmp_path))
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     assert _snapshot(parent / "v") == before
     assert not (parent / "missing").exists() and not (parent / "new").exists()
@@ -93,7 +97,7 @@ def test_env_given_as_a_link_to_an_empty_folder(tmp_path: Path, real: tuple[str,
     target.mkdir(parents=True)
     link = tmp_path / "my-env"
     link.symlink_to(target)
-    done = _run(_argv(str(link), real), _failing_env(tmp_path))
+    done = _run(_argv(str(link), real, *FAIL), _failing_env(tmp_path))
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     assert link.is_symlink() and os.readlink(link) == str(target), "the user's link is left alone"
     assert target.is_dir() and list(target.iterdir()) == [], "the folder that was empty is empty again"
@@ -101,7 +105,7 @@ def test_env_given_as_a_link_to_an_empty_folder(tmp_path: Path, real: tuple[str,
 
 def test_rollback_removes_the_parent_folders_it_made_and_its_temp(tmp_path: Path, real: tuple[str, str]) -> None:
     env = tmp_path / "New Parent" / "deeper" / "env"
-    done = _run(_argv(str(env), real), _failing_env(tmp_path))
+    done = _run(_argv(str(env), real, *FAIL), _failing_env(tmp_path))
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     assert not (tmp_path / "New Parent").exists()
     assert list(_tmp(tmp_path).iterdir()) == [], "nothing left in the temp folder"
@@ -110,7 +114,7 @@ def test_rollback_removes_the_parent_folders_it_made_and_its_temp(tmp_path: Path
 
 def test_rollback_keeps_a_parent_folder_someone_else_filled(tmp_path: Path, real: tuple[str, str]) -> None:
     env = tmp_path / "made" / "env"
-    proc = subprocess.Popen(_argv(str(env), real), cwd=REPO, env=_failing_env(tmp_path),
+    proc = subprocess.Popen(_argv(str(env), real, *FAIL), cwd=REPO, env=_failing_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:  # as soon as the run has made the folder, the user saves a file into it
