@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_choice_args(p)
     p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
     p.add_argument("--json", action="store_true", help="print the Plan as JSON")
+    p.add_argument("--lock", metavar="FILE", help="also write the exact packages as a lock (pylock.toml)")
     _add_system_args(p)
 
     p = _command(sub, "install", "plan, install and verify (unattended with --yes)",
@@ -208,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help="write plan, timings, verification and log path as JSON")
     p.add_argument("--force", action="store_true", default=None,
                    help="replace an environment that Torch Setup made earlier")
+    p.add_argument("--lock", metavar="FILE", help="install exactly the packages of this lock (pylock.toml)")
+    p.add_argument("--bundle", metavar="DIR", help="install from an offline bundle (`torch-setup bundle`)")
     _add_system_args(p)
 
     p = _command(sub, "verify", "prove an environment's PyTorch works on every device",
@@ -263,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     from installer.cli_doctor import add_parsers as add_doctor_parsers
 
     add_doctor_parsers(sub)  # doctor, envs
+    from installer.cli_lab import add_parsers as add_lab_parsers
+
+    add_lab_parsers(sub)  # bundle
     return parser
 
 
@@ -453,7 +459,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     # A saved report is another machine's: its paths and its tools, not this machine's (docs/ARCHITECTURE.md).
-    _, _, plan = _make_plan(args, elsewhere=bool(args.system))
+    choices, report, plan = _make_plan(args, elsewhere=bool(args.system))
+    if args.lock:
+        from installer.cli_lab import write_plan_lock
+
+        write_plan_lock(plan, report, choices, Path(args.lock), sys.stderr if args.json else sys.stdout)
     if args.json:
         _print_json(plan.to_json())  # the Plan that runs keeps the real URLs; only what is shown is redacted
     else:
@@ -506,7 +516,15 @@ class _EventPrinter:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    if args.bundle:
+        from installer.cli_lab import bundle_install_args
+
+        bundle_install_args(args)  # the bundle's checked wheels, lock and target become the choices
     choices, report, plan = _make_plan(args)
+    if args.lock or args.bundle:
+        from installer.cli_lab import lock_install_plan
+
+        lock_install_plan(args, plan)
     from installer.core.runner import Runner, install_signal_handlers, preflight
 
     out = cast(TextIO, _ReaderSafeStream(sys.stdout))
@@ -851,6 +869,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from installer.cli_lab import cmd_bundle as run
+
+    return run(args)
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from installer.cli_doctor import cmd_envs as run
 
@@ -869,6 +893,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "config": cmd_config,
     "doctor": cmd_doctor,
     "envs": cmd_envs,
+    "bundle": cmd_bundle,
 }
 
 
@@ -892,14 +917,16 @@ def _warn_interrupted_runs(command: str) -> None:
 _PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "gui": (("screenshots", "--screenshots"),),
     "detect": (("env", "--env"), ("system", "--system")),
-    "plan": (("answers", "--answers"), ("system", "--system")),
-    "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report")),
+    "plan": (("answers", "--answers"), ("system", "--system"), ("lock", "--lock")),
+    "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report"), ("lock", "--lock"),
+                ("bundle", "--bundle")),
     "verify": (("python", "--python"), ("system", "--system")),
     "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
     "doctor": (("fix", "--fix"), ("system", "--system")),
     "envs": (("env", "ENV"), ("system", "--system")),
     "catalog": (("system", "--system"),),
     "cleanup": (("system", "--system"),),
+    "bundle": (("out", "--out"), ("answers", "--answers")),
 }
 
 
