@@ -211,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an environment that Torch Setup made earlier")
     p.add_argument("--lock", metavar="FILE", help="install exactly the packages of this lock (pylock.toml)")
     p.add_argument("--bundle", metavar="DIR", help="install from an offline bundle (`torch-setup bundle`)")
+    p.add_argument("--if-needed", action="store_true",
+                   help='do nothing when the env already has this build (and lock) and verifies: exit 0 and '
+                   'print {"changed": false, ...} (for Ansible and other config-management tools)')
+    p.add_argument("--check", action="store_true",
+                   help='change nothing; print {"changed": false|true, ...}: whether an install would run')
     _add_system_args(p)
 
     p = _command(sub, "verify", "prove an environment's PyTorch works on every device",
@@ -525,6 +530,12 @@ def cmd_install(args: argparse.Namespace) -> int:
         from installer.cli_lab import lock_install_plan
 
         lock_install_plan(args, plan)
+    if args.if_needed or args.check:
+        from installer.cli_lab import settle_if_needed
+
+        settled = settle_if_needed(args, plan, report)
+        if settled is not None:
+            return settled
     from installer.core.runner import Runner, install_signal_handlers, preflight
 
     out = cast(TextIO, _ReaderSafeStream(sys.stdout))
@@ -566,6 +577,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
     if args.report:
         _write_report(Path(args.report), plan, report, result, started)
+    if args.if_needed and not args.json_events:
+        print(json.dumps({"changed": True, "ok": result.ok, "exit_code": int(result.exit_code), "env": plan.env}),
+              file=out, flush=True)
     if not args.json_events:
         try:
             _summarise_result(result, plan)
@@ -579,6 +593,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 def _write_report(path: Path, plan: Plan, report: SystemReport, result: RunResult, started: float) -> None:
     data = {
         "torch_setup": __version__,
+        "changed": True,  # an install ran (`install --if-needed` writes "changed": false when none was needed)
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         **result.to_json(),  # exit code, timings, verification, diagnoses, log path
         "plan": plan.to_json(),

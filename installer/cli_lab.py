@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -133,3 +134,72 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     print(f"On each machine: torch-setup install --bundle {out} --yes")
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _installed_versions(uv: str, python: str) -> dict[str, str] | None:
+    from installer.core import process
+
+    done = process.run_captured([uv, "pip", "list", "--format", "json", "--python", python], timeout=120)
+    if not done.ok:
+        return None
+    try:
+        return {str(p["name"]).lower().replace("_", "-"): str(p["version"]) for p in json.loads(done.stdout)}
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _why_needed(args: argparse.Namespace, plan: Plan) -> tuple[str | None, Any]:
+    """(why an install is needed, or None when the env has exactly this build and verifies; the VerifyReport)."""
+    from installer.core.lockfile import read_lock
+    from installer.core.verify import verify_python
+
+    python = plan.env_python
+    if not python or not Path(python).exists():
+        return f"there is no environment at {plan.env}", None
+    installed = _installed_versions(_uv(), python)
+    if installed is None:
+        return f"the packages of {plan.env} cannot be listed", None
+    target = getattr(args, "bundle_target", None)
+    lock = (Path(args.bundle) / target.lock) if target is not None else Path(args.lock) if args.lock else None
+    if lock is not None:
+        wanted = {p.name.lower().replace("_", "-"): p.version for p in read_lock(lock)}
+    else:
+        verify_argv = next((list(map(str, s.argv)) for s in plan.steps if s.kind == "verify"), [])
+        torch = verify_argv[verify_argv.index("--expect-torch") + 1] if "--expect-torch" in verify_argv else None
+        wanted = {"torch": torch} if torch else {}
+    differ = sorted(n for n, v in wanted.items() if installed.get(n) != v)
+    if differ or not wanted:
+        shown = ", ".join(f"{n} {installed.get(n, 'missing')} (wanted {wanted[n]})" for n in differ[:3])
+        return f"{plan.env} differs: {shown or 'no torch build to compare'}", None
+    verify = verify_python(python, expect=plan.backend)
+    if not verify.ok:
+        return f"{plan.env} has the right packages but its verification fails", verify
+    return None, verify
+
+
+def settle_if_needed(args: argparse.Namespace, plan: Plan, report: SystemReport) -> int | None:
+    """--if-needed / --check: an exit code when nothing is to be installed (or --check), None to install.
+
+    The result for config-management tools is one JSON line on stdout: {"changed": false, ...} when the env
+    already holds this build (and lock) and verifies (exit 0); with --check, {"changed": true, ...} when an
+    install would run (exit 0, nothing done)."""
+    from installer import __version__
+    from installer.cli import EXIT_OK
+
+    reason, verify = _why_needed(args, plan)
+    result = {"changed": reason is not None, "ok": True, "env": plan.env, "torch": plan.torch,
+              "backend": plan.backend, "reason": reason or "already installed and verified",
+              "check_mode": bool(args.check)}
+    if reason is None and args.report:
+        from installer.core.redact import redact_json
+        from installer.core.runlog import write_private_text
+
+        data = {"torch_setup": __version__, "changed": False, "ok": True, "exit_code": 0,
+                "verify": verify.to_json() if verify is not None else None, "plan": plan.to_json(),
+                "system": report.to_json(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        write_private_text(Path(args.report), json.dumps(redact_json(data), indent=2, ensure_ascii=False))
+    if reason is None or args.check:
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        return EXIT_OK
+    return None
