@@ -148,3 +148,70 @@ def test_bundle_refuses_a_machine_it_does_not_fit(tmp_path: Path) -> None:
     done = _cli(["install", "--bundle", str(made), "--system", str(gpu), "--yes"], env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "This bundle has builds for cpu" in done.stderr and "H100" in done.stderr
+
+
+def _fake_gpu_torch_wheel(folder: Path) -> Path:
+    """A small but valid torch 2.13.0+cu126 wheel: the recorded GPU machine's build, without 3 GB of CUDA."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name = "torch-2.13.0+cu126-cp311-cp311-manylinux_2_28_x86_64.whl"
+    info = "torch-2.13.0+cu126.dist-info"
+    files = {
+        "torch/__init__.py": "__version__ = '2.13.0+cu126'\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: torch\nVersion: 2.13.0+cu126\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_28_x86_64\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    record.append(f"{info}/RECORD,,")
+    with zipfile.ZipFile(folder / name, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return folder / name
+
+
+def test_bundle_for_two_machines_holds_each_file_once_and_picks_the_cpu_target_here(tmp_path: Path) -> None:
+    from installer.core import bundle
+    from installer.core.report import SystemReport
+
+    folder = _folder()
+    mixed = tmp_path / "wheels"
+    mixed.mkdir()
+    for wheel in folder.glob("torch-2.13.0*cp311*.whl"):
+        (mixed / wheel.name).symlink_to(wheel)
+    _fake_gpu_torch_wheel(mixed)
+    env = cli_env(tmp_path)
+    here = tmp_path / "here.json"
+    here.write_text(_cli(["detect", "--json", "--offline"], env).stdout, encoding="utf-8")
+    gpu = REPO / "tests" / "fixtures" / "reports" / "linux-h100.json"
+    made = tmp_path / "made"
+    done = _cli(["bundle", "--for", str(here), "--for", str(gpu), "--torch-source", str(mixed), "--python", "3.11",
+                 "--torch", "2.13.0", "--out", str(made)], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((made / "bundle.json").read_text())
+    targets = {t["name"]: t for t in manifest["targets"]}
+    assert set(targets) == {"linux-x86_64-py311-cpu", "linux-x86_64-py311-cu126"}
+    cpu, cuda = targets["linux-x86_64-py311-cpu"], targets["linux-x86_64-py311-cu126"]
+    assert "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl" in cpu["wheels"]
+    assert cuda["wheels"] == ["torch-2.13.0+cu126-cp311-cp311-manylinux_2_28_x86_64.whl"]
+    wheels = sorted(p.name for p in (made / "wheels").iterdir())
+    assert len(wheels) == len(set(wheels)) == len(set(cpu["wheels"]) | set(cuda["wheels"]))
+    for target in (cpu, cuda):  # each lock names exactly the target's wheels, hashed in the manifest
+        locked = read_lock(made / target["lock"])
+        assert {p.name for p in locked} == {w.split("-")[0].lower().replace("_", "-") for w in target["wheels"]}
+        for wheel in target["wheels"]:
+            assert manifest["files"][f"wheels/{wheel}"]["sha256"]
+        assert (made / target["requirements"]).read_text().count("--hash=sha256:") == len(locked)
+    # the recorded GPU machine gets the CUDA target; this machine (no GPU) gets the CPU one and installs it
+    picked, _ = bundle.pick_target(bundle.targets_of(manifest), SystemReport.load(str(gpu)), "cu126")
+    assert picked is not None and picked.backend == "cu126"
+    installed_at = tmp_path / "env"
+    done = _cli(["install", "--bundle", str(made), "--env", str(installed_at), "--yes"], env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "target linux-x86_64-py311-cpu" in done.stdout
+    assert _installed(installed_at)["torch"] == "2.13.0+cpu"
