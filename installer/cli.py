@@ -373,6 +373,11 @@ def _choices_from_args(args: argparse.Namespace) -> Choices:
     # Torch Setup's config files and TORCH_SETUP_* variables fill what neither gave (flag > variable >
     # user file > machine file > default); the same network settings then serve detection and the plan.
     args.applied_settings = settings.apply(choices, explicit)
+    from installer.core import policy
+
+    # An administrator's [policy] locks (machine file): a flag that breaks one is refused with the reason.
+    policy.enforce_choices(choices, args.applied_settings.settings.policy, explicit,
+                           str(settings.machine_config_path()))
     choices.validate()
     return choices
 
@@ -396,6 +401,9 @@ def _make_plan(args: argparse.Namespace, *, elsewhere: bool = False) -> tuple[Ch
     if args.source_repo:
         extra["source_repo"] = _checked_source_repo(args.source_repo)
     plan = make_plan(report, choices, catalog, uv=uv_executable(), elsewhere=elsewhere, **extra)
+    from installer.core import policy, settings
+
+    policy.enforce_plan(plan, args.applied_settings.settings.policy, str(settings.machine_config_path()), elsewhere)
     if not elsewhere:  # this machine's trust store, proxies and pip/uv configuration mean nothing on another
         args.applied_settings.apply_to_plan(plan)
     return choices, report, plan
