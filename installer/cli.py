@@ -898,6 +898,12 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from installer.cli_lab import cmd_report as run
+
+    return run(args)
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from installer.cli_doctor import cmd_envs as run
 
@@ -917,6 +923,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "doctor": cmd_doctor,
     "envs": cmd_envs,
     "bundle": cmd_bundle,
+    "report": cmd_report,
 }
 
 
@@ -950,6 +957,7 @@ _PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "catalog": (("system", "--system"),),
     "cleanup": (("system", "--system"),),
     "bundle": (("out", "--out"), ("answers", "--answers")),
+    "report": (("html", "--html"),),
 }
 
 

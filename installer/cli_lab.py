@@ -30,6 +30,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
 
+    p = _command(sub, "report", "turn install reports into pages people read",
+                 "Turn `install --report` JSON files into HTML: `report html FILE --html OUT` for one machine,\n"
+                 "`report merge *.json --html fleet.html` for a lab (a row per machine, failures first, counts\n"
+                 "per build and per problem; a machine is named after its file, as Ansible fetches <host>.json).",
+                 [0, 2])
+    p.add_argument("action", choices=["merge", "html"], help="merge several reports, or render one")
+    p.add_argument("reports", metavar="REPORT.json", nargs="+", help="reports written by install --report")
+    p.add_argument("--html", metavar="FILE", required=True, help="the page to write")
+
 
 def _uv() -> str:
     from installer.core.uvbin import uv_executable
@@ -203,3 +212,22 @@ def settle_if_needed(args: argparse.Namespace, plan: Plan, report: SystemReport)
         print(json.dumps(result, ensure_ascii=False), flush=True)
         return EXIT_OK
     return None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from installer.cli import EXIT_OK, UsageError
+    from installer.core import htmlreport
+    from installer.core.runlog import write_private_text
+
+    paths = [Path(p) for p in args.reports]
+    outcomes = htmlreport.load_reports(paths)
+    if args.action == "html":
+        if len(outcomes) != 1:
+            raise UsageError("`report html` renders one report; use `report merge` for several.")
+        text = htmlreport.machine_html(outcomes[0].data, outcomes[0].machine)
+    else:
+        text = htmlreport.fleet_html(outcomes)
+    write_private_text(Path(args.html), text)
+    failed = sum(1 for o in outcomes if not o.ok)
+    print(f"Wrote {args.html}: {len(outcomes)} machine(s), {failed} need attention.")
+    return EXIT_OK
