@@ -14,7 +14,7 @@ from typing import Any
 STYLE = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
 th{text-align:left;padding:.2rem 1rem .2rem 0;vertical-align:top}td{padding:.2rem 1rem .2rem 0;vertical-align:top}
 code{font-size:.9em;word-break:break-all}pre{white-space:pre-wrap;font-size:.8em}
-table.fleet{border-collapse:collapse}table.fleet td,table.fleet th{border-bottom:1px solid #8884;padding:.3rem .6rem}
+table.fleet{border-collapse:collapse}table.fleet td,table.fleet th{border-bottom:1px solid #bbbbbb;padding:4px 10px 4px 0}
 .bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b;font-weight:bold}.note{color:#8a6100;font-weight:bold}"""
 
 
@@ -67,7 +67,9 @@ def outcome(data: dict[str, Any], machine: str = "") -> Outcome:
         status = "verification failed"
     else:
         status = "failed"
-    gpus = ", ".join(str(g.get("name")) for g in system.get("gpus") or [] if isinstance(g, dict)) or "no GPU"
+    # an 8-GPU node reads "8 × NVIDIA H100", not the same name eight times
+    names = Counter(str(g.get("name")) for g in system.get("gpus") or [] if isinstance(g, dict))
+    gpus = ", ".join(f"{n} × {name}" if n > 1 else name for name, n in names.items()) or "no GPU"
     os_info = system.get("os") or {}
     name = machine or system.get("hostname") or f"{os_info.get('distro') or os_info.get('name', '?')}"
     return Outcome(
@@ -167,9 +169,9 @@ def fleet_html(outcomes: list[Outcome], title: str = "PyTorch on the lab's machi
     problem_rows = "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in problems.most_common())
     body = (f"<h1>{_e(title)}</h1><p><b>{len(outcomes)} machines: {len(outcomes) - failed} work, "
             f'<span class="{"bad" if failed else "good"}">{failed} need attention</span>.</b></p>'
-            '<table class="fleet"><tr><th>Machine</th><th>Result</th><th>Build</th><th>GPUs</th><th>Driver</th>'
+            '<table class="fleet" cellpadding="4" cellspacing="0"><tr><th>Machine</th><th>Result</th><th>Build</th><th>GPUs</th><th>Driver</th>'
             "<th>GFLOP/s</th><th>Time</th><th>Problem</th></tr>" + "".join(row(o) for o in rows) + "</table>"
-            f'<h2>Builds</h2><table class="fleet"><tr><th>Build</th><th>Machines</th></tr>{count_rows}</table>'
-            + (f'<h2>Problems</h2><table class="fleet"><tr><th>Problem</th><th>Machines</th></tr>{problem_rows}</table>'
+            f'<h2>Builds</h2><table class="fleet" cellpadding="4" cellspacing="0"><tr><th>Build</th><th>Machines</th></tr>{count_rows}</table>'
+            + (f'<h2>Problems</h2><table class="fleet" cellpadding="4" cellspacing="0"><tr><th>Problem</th><th>Machines</th></tr>{problem_rows}</table>'
                if problem_rows else "<h2>Problems</h2><p>None.</p>"))
     return _page(title, body)
