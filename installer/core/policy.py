@@ -130,3 +130,30 @@ def locked_fields(policy: dict[str, Any]) -> dict[str, str]:
         if policy.get(key):
             shown[field] = f"{ADMIN}: {policy[key]}"
     return shown
+
+
+def current() -> tuple[dict[str, Any], str]:
+    """(this machine's [policy] table, the file it is in); ({}, "") when there is none or it cannot be read
+    (a broken file is reported where choices are checked, by enforce_choices)."""
+    from installer.core import settings
+
+    try:
+        return settings.load().policy, str(settings.machine_config_path())
+    except (ChoiceError, OSError):
+        return {}, ""
+
+
+def allowed_methods(policy: dict[str, Any]) -> list[str] | None:
+    """The methods the policy allows, or None when it locks none."""
+    methods = policy.get("methods")
+    listed = [methods] if isinstance(methods, str) else list(methods) if isinstance(methods, list) else None
+    if policy.get("source_builds") is False:
+        return [m for m in (listed or ["pip", "conda", "source"]) if m != "source"]
+    return listed
+
+
+def version_allowed(version: str, policy: dict[str, Any]) -> bool:
+    versions = policy.get("torch_versions")
+    if not versions:
+        return True
+    return _version_allowed(version, [versions] if isinstance(versions, str) else list(versions))

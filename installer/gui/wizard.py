@@ -73,10 +73,16 @@ class EnginePlanner:
         defaults = Choices()
         explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)}
         applied = settings.apply(choices, explicit)
+        from installer.core import policy
+
+        # An administrator's [policy] locks hold in the wizard as on the command line (issue 12).
+        where = str(settings.machine_config_path())
+        policy.enforce_choices(choices, applied.settings.policy, explicit, where)
         if choices.torch_index_url:
             root = choices.torch_index_url.rstrip("/")
             catalog.index = {**catalog.index, "base": root, "nightly": f"{root}/nightly"}
         plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
+        policy.enforce_plan(plan, applied.settings.policy, where)
         applied.apply_to_plan(plan)
         return plan
 
