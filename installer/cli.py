@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_choice_args(p)
     p.add_argument("--answers", metavar="FILE", help="read choices from a TOML answer file")
     p.add_argument("--json", action="store_true", help="print the Plan as JSON")
+    p.add_argument("--lock", metavar="FILE", help="also write the exact packages as a lock (pylock.toml)")
     _add_system_args(p)
 
     p = _command(sub, "install", "plan, install and verify (unattended with --yes)",
@@ -208,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help="write plan, timings, verification and log path as JSON")
     p.add_argument("--force", action="store_true", default=None,
                    help="replace an environment that Torch Setup made earlier")
+    p.add_argument("--lock", metavar="FILE", help="install exactly the packages of this lock (pylock.toml)")
+    p.add_argument("--bundle", metavar="DIR", help="install from an offline bundle (`torch-setup bundle`)")
+    p.add_argument("--if-needed", action="store_true",
+                   help='do nothing when the env already has this build (and lock) and verifies: exit 0 and '
+                   'print {"changed": false, ...} (for Ansible and other config-management tools)')
+    p.add_argument("--check", action="store_true",
+                   help='change nothing; print {"changed": false|true, ...}: whether an install would run')
     _add_system_args(p)
 
     p = _command(sub, "verify", "prove an environment's PyTorch works on every device",
@@ -263,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     from installer.cli_doctor import add_parsers as add_doctor_parsers
 
     add_doctor_parsers(sub)  # doctor, envs
+    from installer.cli_lab import add_parsers as add_lab_parsers
+
+    add_lab_parsers(sub)  # bundle
     return parser
 
 
@@ -362,6 +373,11 @@ def _choices_from_args(args: argparse.Namespace) -> Choices:
     # Torch Setup's config files and TORCH_SETUP_* variables fill what neither gave (flag > variable >
     # user file > machine file > default); the same network settings then serve detection and the plan.
     args.applied_settings = settings.apply(choices, explicit)
+    from installer.core import policy
+
+    # An administrator's [policy] locks (machine file): a flag that breaks one is refused with the reason.
+    policy.enforce_choices(choices, args.applied_settings.settings.policy, explicit,
+                           str(settings.machine_config_path()))
     choices.validate()
     return choices
 
@@ -385,6 +401,9 @@ def _make_plan(args: argparse.Namespace, *, elsewhere: bool = False) -> tuple[Ch
     if args.source_repo:
         extra["source_repo"] = _checked_source_repo(args.source_repo)
     plan = make_plan(report, choices, catalog, uv=uv_executable(), elsewhere=elsewhere, **extra)
+    from installer.core import policy, settings
+
+    policy.enforce_plan(plan, args.applied_settings.settings.policy, str(settings.machine_config_path()), elsewhere)
     if not elsewhere:  # this machine's trust store, proxies and pip/uv configuration mean nothing on another
         args.applied_settings.apply_to_plan(plan)
     return choices, report, plan
@@ -453,7 +472,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     # A saved report is another machine's: its paths and its tools, not this machine's (docs/ARCHITECTURE.md).
-    _, _, plan = _make_plan(args, elsewhere=bool(args.system))
+    choices, report, plan = _make_plan(args, elsewhere=bool(args.system))
+    if args.lock:
+        from installer.cli_lab import write_plan_lock
+
+        write_plan_lock(plan, report, choices, Path(args.lock), sys.stderr if args.json else sys.stdout)
     if args.json:
         _print_json(plan.to_json())  # the Plan that runs keeps the real URLs; only what is shown is redacted
     else:
@@ -506,7 +529,21 @@ class _EventPrinter:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    if args.bundle:
+        from installer.cli_lab import bundle_install_args
+
+        bundle_install_args(args)  # the bundle's checked wheels, lock and target become the choices
     choices, report, plan = _make_plan(args)
+    if args.lock or args.bundle:
+        from installer.cli_lab import lock_install_plan
+
+        lock_install_plan(args, plan)
+    if args.if_needed or args.check:
+        from installer.cli_lab import settle_if_needed
+
+        settled = settle_if_needed(args, plan, report)
+        if settled is not None:
+            return settled
     from installer.core.runner import Runner, install_signal_handlers, preflight
 
     out = cast(TextIO, _ReaderSafeStream(sys.stdout))
@@ -548,6 +585,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
     if args.report:
         _write_report(Path(args.report), plan, report, result, started)
+    if args.if_needed and not args.json_events:
+        print(json.dumps({"changed": True, "ok": result.ok, "exit_code": int(result.exit_code), "env": plan.env}),
+              file=out, flush=True)
     if not args.json_events:
         try:
             _summarise_result(result, plan)
@@ -561,6 +601,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 def _write_report(path: Path, plan: Plan, report: SystemReport, result: RunResult, started: float) -> None:
     data = {
         "torch_setup": __version__,
+        "changed": True,  # an install ran (`install --if-needed` writes "changed": false when none was needed)
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         **result.to_json(),  # exit code, timings, verification, diagnoses, log path
         "plan": plan.to_json(),
@@ -856,6 +897,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from installer.cli_lab import cmd_bundle as run
+
+    return run(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from installer.cli_lab import cmd_report as run
+
+    return run(args)
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from installer.cli_doctor import cmd_envs as run
 
@@ -874,6 +927,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "config": cmd_config,
     "doctor": cmd_doctor,
     "envs": cmd_envs,
+    "bundle": cmd_bundle,
+    "report": cmd_report,
 }
 
 
@@ -897,14 +952,17 @@ def _warn_interrupted_runs(command: str) -> None:
 _PATH_FLAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "gui": (("screenshots", "--screenshots"),),
     "detect": (("env", "--env"), ("system", "--system")),
-    "plan": (("answers", "--answers"), ("system", "--system")),
-    "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report")),
+    "plan": (("answers", "--answers"), ("system", "--system"), ("lock", "--lock")),
+    "install": (("answers", "--answers"), ("system", "--system"), ("report", "--report"), ("lock", "--lock"),
+                ("bundle", "--bundle")),
     "verify": (("python", "--python"), ("system", "--system")),
     "diagnose": (("log", "LOG"), ("verify_report", "--verify-report"), ("system", "--system")),
     "doctor": (("fix", "--fix"), ("system", "--system")),
     "envs": (("env", "ENV"), ("system", "--system")),
     "catalog": (("system", "--system"),),
     "cleanup": (("system", "--system"),),
+    "bundle": (("out", "--out"), ("answers", "--answers")),
+    "report": (("html", "--html"),),
 }
 
 

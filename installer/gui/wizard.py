@@ -105,6 +105,11 @@ class EnginePlanner:
         explicit = {n for n in Choices.field_names() if getattr(choices, n) != getattr(defaults, n)
                     and not (current.sourced(n) is not None and current.get(n) == getattr(choices, n))}
         applied = settings.apply(choices, explicit, explicit_origin="the wizard")
+        from installer.core import policy
+
+        # An administrator's [policy] locks hold in the wizard as on the command line (issue 12).
+        where = str(settings.machine_config_path())
+        policy.enforce_choices(choices, applied.settings.policy, explicit, where)
         if choices.torch_index_url:
             import copy
 
@@ -114,6 +119,7 @@ class EnginePlanner:
             catalog = copy.copy(catalog)
             catalog.index = {**catalog.index, "base": root, "nightly": f"{root}/nightly"}
         plan = make_plan(report, choices, catalog, uv=uv_executable(), **extra)
+        policy.enforce_plan(plan, applied.settings.policy, where)
         applied.apply_to_plan(plan)
         return plan
 

@@ -314,9 +314,29 @@ class EnvironmentPage(QWizardPage):
             self._load_network_fields()
             self.engine_combo.setEnabled(choices.method != "conda")
             self._fill_pythons()
+            self._apply_policy()
         finally:
             self._loading = False
         self.revalidate()
+
+    def _apply_policy(self) -> None:
+        """Grey the location and indexes an administrator's [policy] locks (installer/core/policy.py)."""
+        from installer.core import policy
+
+        locks, _where = policy.current()
+        shown = policy.locked_fields(locks)
+        for field, widgets, value in (("env", (self.location_edit, self.browse_button), locks.get("env_root")),
+                                      ("index_url", (self.index_edit,), locks.get("index_url")),
+                                      ("torch_index_url", (self.source_combo, self.source_edit, self.source_browse),
+                                       None)):
+            if field not in shown:
+                continue
+            if value and isinstance(widgets[0], QLineEdit):
+                widgets[0].setText(str(value))
+            for widget in widgets:
+                widget.setEnabled(False)
+                widget.setToolTip(shown[field])
+            widgets[0].setAccessibleDescription(shown[field])
 
     def isComplete(self) -> bool:
         return self.problem is None and not self._debounce.isActive()

@@ -62,48 +62,10 @@ def run_summary(state: Any) -> dict[str, Any]:
 
 
 def summary_html(data: dict[str, Any]) -> str:
-    """A readable, self-contained page (no scripts, no external files)."""
-    plan = data.get("plan") or {}
-    verify = data.get("verify") or {}
-    result = data.get("result") or {}
-    ok = bool(verify.get("ok")) if verify else bool(result.get("ok"))
-    rows = [
-        ("Result", "works" if ok else "did not work"),
-        ("PyTorch", verify.get("torch") or plan.get("torch")),
-        ("Compute platform", plan.get("backend")),
-        ("Method", plan.get("method")),
-        ("Python", plan.get("python")),
-        ("Environment", plan.get("env")),
-        ("Log file", result.get("log_path")),
-        ("Time", f"{result.get('seconds', 0) or 0:.0f} s"),
-    ]
-    system = data.get("system") or {}
-    os_info = system.get("os") or {}
-    rows.append(("System", f"{os_info.get('distro') or os_info.get('name', '')} {os_info.get('arch', '')}"))
-    for gpu in system.get("gpus") or []:
-        rows.append(("GPU", f"{gpu.get('name')} (driver {system.get('nvidia_driver') or '?'})"))
-    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows if v)
-    checks = "".join(
-        f"<tr><th>{'✓' if c.get('ok') else '✗'} {escape(c.get('name', ''))}</th><td>{escape(c.get('detail', ''))}</td></tr>"
-        for c in (verify.get("checks") or []) if isinstance(c, dict))
-    diagnoses = "".join(f"<li><b>{escape(d.get('summary', ''))}</b><br>{escape(d.get('fix', ''))}</li>"
-                        for d in (result.get("diagnoses") or []) if isinstance(d, dict))
-    steps = "".join(f"<li>{escape(s.get('name', ''))}<br><code>{escape(shlex.join(s.get('argv', [])))}</code></li>"
-                    for s in plan.get("steps", []))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Torch Setup report</title>
-<meta name="color-scheme" content="light dark">
-<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}
-th{{text-align:left;padding:.2rem 1rem .2rem 0;vertical-align:top}}code{{font-size:.9em;word-break:break-all}}
-pre{{white-space:pre-wrap;font-size:.8em}}</style></head><body>
-<h1>Torch Setup report</h1><p>Written {escape(data.get('written', ''))} by Torch Setup {escape(data.get('torch_setup', ''))}.</p>
-<table>{table}</table>
-{'<h2>Checks</h2><table>' + checks + '</table>' if checks else ''}
-{'<h2>Diagnosis</h2><ul>' + diagnoses + '</ul>' if diagnoses else ''}
-<h2>Commands that were run</h2><ol>{steps}</ol>
-<h2>All data</h2><pre>{escape(json.dumps(data, indent=2, ensure_ascii=False))}</pre>
-</body></html>
-"""
+    """A readable, self-contained page: the same renderer as the CLI's reports (installer/core/htmlreport.py)."""
+    from installer.core.htmlreport import machine_html
+
+    return machine_html(data)
 
 
 class FinishPage(QWizardPage):

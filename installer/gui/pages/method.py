@@ -106,6 +106,10 @@ class MethodPage(QWizardPage):
         form.addRow(self.backend_note)
         form.addRow("Also install:", extras)
 
+        self.policy_note = QLabel(self)  # "Some choices are set by your administrator" (a [policy] table)
+        self.policy_note.setWordWrap(True)
+        self.policy_note.setAccessibleName("Locked by your administrator")
+        self.policy_note.setVisible(False)
         self.error_label = QLabel(self)
         self.error_label.setWordWrap(True)
         self.error_label.setTextFormat(Qt.TextFormat.RichText)
@@ -114,6 +118,7 @@ class MethodPage(QWizardPage):
         layout = scrolling_layout(self)
         layout.addWidget(method_box)
         layout.addWidget(options_box)
+        layout.addWidget(self.policy_note)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
 
@@ -136,9 +141,47 @@ class MethodPage(QWizardPage):
             self._fill_versions()
             self._fill_backends()
             self._fill_extras()
+            self._apply_policy()
         finally:
             self._loading = False
         self.refresh()
+
+    def _apply_policy(self) -> None:
+        """Grey what an administrator's [policy] locks, saying so (installer/core/policy.py)."""
+        from installer.core import policy
+
+        locks, _where = policy.current()
+        if not locks:
+            return
+        shown = policy.locked_fields(locks)
+        methods = policy.allowed_methods(locks)
+        for name, button in self.method_buttons.items():
+            if methods is not None and name not in methods:
+                button.setEnabled(False)
+                self.method_notes[name].setText(f"<i>{escape(policy.ADMIN.capitalize())}.</i>")
+                self.method_notes[name].setVisible(True)
+        if not self.method_buttons[self._wizard.state.choices.method].isEnabled():
+            first = next((n for n, b in self.method_buttons.items() if b.isEnabled()), "pip")
+            self.method_buttons[first].setChecked(True)
+            self._wizard.state.choices.method = first
+        if "torch" in shown:
+            for index in reversed(range(self.version_combo.count())):
+                if not policy.version_allowed(str(self.version_combo.itemData(index)), locks):
+                    self.version_combo.removeItem(index)
+            self.version_combo.setToolTip(shown["torch"])
+            self.version_combo.setAccessibleDescription(shown["torch"])
+            self.version_combo.setEnabled(self.version_combo.count() > 1)
+        if "backend" in shown:
+            allowed = set(locks.get("backends") or [])
+            for index in reversed(range(self.backend_combo.count())):
+                data = str(self.backend_combo.itemData(index))
+                if data != "auto" and data not in allowed:
+                    self.backend_combo.removeItem(index)
+            self.backend_combo.setToolTip(shown["backend"])
+            self.backend_combo.setAccessibleDescription(shown["backend"])
+        self.policy_note.setText("Some choices are " + "; ".join(
+            f"{field}: {text}" for field, text in shown.items() if field in ("method", "torch", "backend")) + ".")
+        self.policy_note.setVisible(any(field in shown for field in ("method", "torch", "backend")))
 
     def isComplete(self) -> bool:
         method = self.selected_method()
