@@ -54,12 +54,17 @@ def _wheels_and_python() -> tuple[Path, str]:
     return folder, py
 
 
-def _choices(index: str = PASSWORD, *links: str) -> list[str]:
-    """A plan that makes no network request and fails fast: --offline, torch from the wheel folder, whose
-    dependencies are not there (uv says so in well under a second)."""
+FAILING_ENV = {"UV_OFFLINE": "1"}
+
+
+def _choices(index: str = PASSWORD, *links: str, install: bool = False) -> list[str]:
+    """A plan that makes no network request. For `plan` it is --offline. An --offline install is checked
+    before it starts (and refused, exit 2); so an install asks for a package no index has and runs uv
+    offline through FAILING_ENV: it gets to its steps and fails fast (exit 1) without touching the network."""
     folder, _ = _wheels_and_python()
     argv = ["--torch-source", str(folder), "--python", "3.11", "--torch", "2.13.0", "--backend", "cpu",
-            "--offline", "--index-url", index, "--trusted-host", "127.0.0.1"]
+            "--index-url", index, "--trusted-host", "127.0.0.1"]
+    argv += ["--packages", "torch", "no-such-package-xyz"] if install else ["--offline"]
     for link in links:
         argv += ["--find-links", link]
     return argv
@@ -106,9 +111,10 @@ def test_dry_run_hides_every_form(tmp_path: Path, json_events: bool) -> None:
 def test_failing_install_leaks_nothing_and_writes_0600(tmp_path: Path, index: str, links: list[str],
                                                        json_events: bool) -> None:
     report = tmp_path / "report.json"
-    run = run_install([*_choices(index, *links), "--env", str(tmp_path / "env")], cli_env(tmp_path), report,
+    run = run_install([*_choices(index, *links, install=True), "--env", str(tmp_path / "env")],
+                      cli_env(tmp_path, FAILING_ENV), report,
                       json_events=json_events)
-    assert run.returncode == 1, run.tail()  # offline, the folder lacks torch's dependencies: it fails fast
+    assert run.returncode == 1, run.tail()  # no index has that package, and uv may not ask the network
     assert run.report is not None
     log = Path(run.report["log_path"])
     if json_events:
@@ -134,7 +140,8 @@ def test_an_existing_report_file_is_tightened_to_0600(tmp_path: Path) -> None:
     log_dir = tmp_path / "torch-setup-home" / "logs"
     log_dir.mkdir(parents=True)
     log_dir.chmod(0o755)  # left wide by an older version
-    run = run_install([*_choices(PASSWORD), "--env", str(tmp_path / "env")], cli_env(tmp_path), report)
+    run = run_install([*_choices(PASSWORD, install=True), "--env", str(tmp_path / "env")],
+                      cli_env(tmp_path, FAILING_ENV), report)
     assert run.returncode == 1, run.tail()
     assert _mode(report) == 0o600 and "s3cr3tPW" not in report.read_text(encoding="utf-8")
     assert _mode(log_dir) == 0o700
@@ -147,7 +154,7 @@ FAKE_UV = '''\
     args = sys.argv[1:]
     if args[:1] == ["venv"]:
         os.execv({real_uv!r}, [{real_uv!r}, *args])
-    urls = [a for a in args if "://" in a]  # from the plan's argv: the index URL
+    urls = [a for a in args if a.startswith(("http://", "https://"))]  # from the plan's argv: the index URL
     print("Looking in indexes: " + ", ".join(urls), flush=True)
     print("Looking in links: {token}, {at_sign}", flush=True)  # as a child reads them from its own config
     print("--index-url=" + urls[0] + " '{token}'", flush=True)
@@ -165,8 +172,8 @@ def test_urls_in_child_output_are_redacted_in_events_log_and_report(tmp_path: Pa
                                                     token=TOKEN, at_sign=AT_SIGN), encoding="utf-8")
     fake.chmod(0o755)
     report = tmp_path / "report.json"
-    run = run_install([*_choices(PASSWORD, TOKEN, AT_SIGN), "--env", str(tmp_path / "env")],
-                      cli_env(tmp_path, {"TORCH_SETUP_UV": str(fake)}), report)
+    run = run_install([*_choices(PASSWORD, TOKEN, AT_SIGN, install=True), "--env", str(tmp_path / "env")],
+                      cli_env(tmp_path, {**FAILING_ENV, "TORCH_SETUP_UV": str(fake)}), report)
     assert run.returncode == 1, run.tail()
     lines = [e["text"] for e in run.of_type("output")]
     # the child really echoed the URLs (else this test could not fail), and they arrive redacted
