@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -414,21 +414,29 @@ def cut_long_lines(text: str, limit: int = MAX_LINE_CHARS) -> str:
                      for line in text.split("\n"))
 
 
-def _drain(stream: IO[bytes], kept: BoundedOutput, done: threading.Event) -> None:
+def read_chunks(stream: IO[bytes], size: int = 65536) -> Iterator[bytes]:
+    """What a child writes to a pipe, as it arrives, until it closes or breaks; the pipe is closed after."""
     read = getattr(stream, "read1", stream.read)
     try:
         while True:
             try:
-                chunk = read(65536)
+                chunk = read(size)
             except (OSError, ValueError):
-                break
+                return
             if not chunk:
-                break
+                return
+            yield chunk
+    finally:
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def _drain(stream: IO[bytes], kept: BoundedOutput, done: threading.Event) -> None:
+    try:
+        for chunk in read_chunks(stream):
             kept.add(chunk)
     finally:
         done.set()
-        with contextlib.suppress(OSError):
-            stream.close()
 
 
 @dataclass

@@ -274,15 +274,8 @@ def kill_tree(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_SECONDS) 
 def _read_lines(stream: IO[bytes], name: str, out: queue.Queue[tuple[str, list[str] | None]]) -> None:
     """Reader thread: bytes → lines split on \\n, \\r\\n and \\r, ANSI codes dropped, UTF-8 decoded."""
     pending = bytearray()
-    read = getattr(stream, "read1", stream.read)
     try:
-        while True:
-            try:
-                chunk = read(65536)
-            except (OSError, ValueError):
-                break
-            if not chunk:
-                break
+        for chunk in process.read_chunks(stream):
             pending += chunk
             lines: list[str] = []
             start = 0
@@ -302,8 +295,6 @@ def _read_lines(stream: IO[bytes], name: str, out: queue.Queue[tuple[str, list[s
             out.put((name, [decode_line(pending.rstrip(b"\r"))]))
     finally:
         out.put((name, None))
-        with contextlib.suppress(OSError):
-            stream.close()
 
 
 # Network failures that seconds of waiting do not mend, so a retry only makes the user wait (a DNS failure took
