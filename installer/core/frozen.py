@@ -20,6 +20,15 @@ def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
+def self_argv(module: str) -> list[str]:
+    """The command that starts this Torch Setup again running `module`'s main: in a source checkout or a
+    wheel, Python with -m; in the frozen app the app itself, which has no -m (None of its children may
+    treat sys.executable as a Python: it is the app)."""
+    if is_frozen():
+        raise RuntimeError(f"{module} cannot be started as a separate process from the frozen app")
+    return [sys.executable, "-m", module]
+
+
 def bundle_dir() -> Path | None:
     """The folder the bundle's libraries and data live in (sys._MEIPASS), or None from Python."""
     root = getattr(sys, "_MEIPASS", None)

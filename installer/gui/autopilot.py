@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Slot
-from PySide6.QtWidgets import QWizard
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWizard
 
 ANSWERS_ENV = "TORCH_SETUP_GUI_AUTOPILOT"
 CLOSE_ENV = "TORCH_SETUP_GUI_AUTOPILOT_CLOSE"
@@ -177,15 +178,19 @@ class Autopilot(QObject):
 
 def _type_into(edit: Any, text: str) -> None:
     """Replace a field's text key by key, as a person types it (each key runs the page's live checks)."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
-
     edit.setFocus()
     edit.selectAll()
-    QTest.keyClick(edit, Qt.Key.Key_Delete)
-    QTest.keyClicks(edit, text)
+    _press(edit, Qt.Key.Key_Delete)
+    for ch in text:
+        _press(edit, Qt.Key.Key_unknown, ch)
     if edit.text() != text:  # an input method or validator changed it: say so rather than install elsewhere
         raise LookupError(f"typing {text!r} into {edit.accessibleName() or 'a field'} gave {edit.text()!r}")
+
+
+def _press(widget: Any, key: Qt.Key, text: str = "") -> None:
+    """One key press and release delivered to `widget`, as the keyboard would (QtTest is not in the app)."""
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        QApplication.sendEvent(widget, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, text))
 
 
 def _same_python(data: Any, wanted: str) -> bool:

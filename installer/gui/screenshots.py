@@ -267,9 +267,11 @@ def render_matrix(out_root: Path) -> int:
     """Every set of MATRIX, each in a fresh process (the scale is fixed when Qt starts); 0 when all worked."""
     import subprocess
 
+    from installer.core.frozen import self_argv
+
     status = 0
     for folder, size, scheme, scale in MATRIX:
-        argv = [sys.executable, "-m", "installer.gui.screenshots", str(Path(out_root) / folder),
+        argv = [*self_argv("installer.gui.screenshots"), str(Path(out_root) / folder),
                 "--scheme", scheme, "--scale", f"{scale:g}"]
         if size:
             argv += ["--size", f"{size[0]}x{size[1]}"]
