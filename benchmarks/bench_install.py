@@ -5,6 +5,11 @@ plain `python -m venv` + `pip install torch==2.13.0`, each into a fresh folder.
 
 Times are wall-clock seconds from nothing to an environment with torch importable; torch-setup's
 figures are given without its verification step (which the plain path does not have) and with it.
+
+"Warm caches" is the second and later environment on a machine: uv's cache holds the wheels and Torch
+Setup's bytecode cache the modules the first verification compiled. The first environment's figure
+(an empty bytecode cache: every import-time module of torch is compiled during verification) is
+given too.
 """
 
 from __future__ import annotations
@@ -78,8 +83,12 @@ def make_plan(engine: str, env: Path, python: str, wheels: str) -> Plan:
     return Plan(method="pip", backend="cpu", torch=TORCH, python="3.11", env=str(env), steps=steps, engine=engine)
 
 
-def torch_setup(engine: str, root: Path, python: str, wheels: str) -> tuple[float, float]:
-    """(seconds without the verify step, seconds in all) for one torch-setup run."""
+def torch_setup(engine: str, root: Path, python: str, wheels: str, home: str | None = None) -> tuple[float, float]:
+    """(seconds without the verify step, seconds in all) for one torch-setup run; `home` a fresh
+    TORCH_SETUP_HOME (empty bytecode cache) instead of the benchmark's shared one."""
+    shared = os.environ["TORCH_SETUP_HOME"]
+    if home:
+        os.environ["TORCH_SETUP_HOME"] = home
     env = root / f"ts-{engine}-{time.monotonic_ns()}"
     plan = make_plan(engine, env, python, wheels)
 
@@ -89,6 +98,7 @@ def torch_setup(engine: str, root: Path, python: str, wheels: str) -> tuple[floa
     t0 = time.perf_counter()
     result = Runner(plan, quiet).run()
     total = time.perf_counter() - t0
+    os.environ["TORCH_SETUP_HOME"] = shared
     if not result.ok:
         sys.exit(f"torch-setup ({engine}) failed: {result.message} (log: {result.log_path})")
     verify = sum(s for name, s in result.step_seconds.items()
@@ -123,13 +133,16 @@ def main() -> None:
         print(f"Python {python}; wheels {wheels}; {args.repeat} runs each; {os.cpu_count()} CPUs", flush=True)
         print("warming uv's cache (one untimed run) …", flush=True)
         torch_setup("uv", root, python, wheels)
-        rows: dict[str, list[float]] = {"torch-setup, uv engine (warm cache)": [], "  … with verification": [],
+        rows: dict[str, list[float]] = {"torch-setup, uv engine (warm caches)": [], "  … with verification": [],
+                                        "  … first env (empty bytecode cache)": [],
                                         "torch-setup, pip engine": [], "  … with verification ": [],
                                         "plain venv + pip install": []}
         for _ in range(args.repeat):
             a, b = torch_setup("uv", root, python, wheels)
-            rows["torch-setup, uv engine (warm cache)"].append(a)
+            rows["torch-setup, uv engine (warm caches)"].append(a)
             rows["  … with verification"].append(b)
+            _, b = torch_setup("uv", root, python, wheels, home=tempfile.mkdtemp(prefix="cold-home-", dir=root))
+            rows["  … first env (empty bytecode cache)"].append(b)
             a, b = torch_setup("pip", root, python, wheels)
             rows["torch-setup, pip engine"].append(a)
             rows["  … with verification "].append(b)

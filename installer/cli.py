@@ -430,7 +430,10 @@ def _show_plan(plan: Plan, out: TextIO) -> None:
 
     lines = [f"PyTorch {plan.torch} ({plan.backend}) with Python {plan.python}, method {plan.method}",
              f"Environment: {plan.env}"]
-    if plan.download_mib or plan.disk_mib:
+    if plan.torch_from_folder():
+        lines.append(f"Nothing of PyTorch to download (it comes from the wheel folder), about "
+                     f"{plan.disk_mib or '?'} MB on disk")
+    elif plan.download_mib or plan.disk_mib:
         lines.append(f"About {plan.download_mib or '?'} MB to download, {plan.disk_mib or '?'} MB on disk")
     if plan.reasons:
         lines += ["", "Why:"] + [f"  • {reason}" for reason in plan.reasons]
@@ -513,10 +516,10 @@ class _EventPrinter:
             print(f"\n==> {event.name}", file=self.out, flush=True)
         elif isinstance(event, ev.OutputLine):
             if event.index in self.verify_steps:
-                from installer.core.verify import STEP_PREFIX
+                from installer.core.verify import STEP_PREFIX, step_words
 
                 if event.stream == "stdout" and event.text.startswith(STEP_PREFIX):
-                    print(f"    checking {event.text[len(STEP_PREFIX):].strip()}", file=self.out, flush=True)
+                    print(f"    {step_words(event.text[len(STEP_PREFIX):])}", file=self.out, flush=True)
             elif event.text.strip():
                 print(f"    {event.text}", file=self.out, flush=True)
         elif isinstance(event, ev.Progress):

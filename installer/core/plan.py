@@ -374,6 +374,11 @@ class Plan:
     choices: dict[str, Any] = field(default_factory=dict)
     decisions: list[Decision] = field(default_factory=list)
 
+    def torch_from_folder(self) -> bool:
+        """PyTorch comes from a folder of wheel files on this computer: none of it is downloaded."""
+        source = str(self.choices.get("torch_source", "pytorch") or "pytorch")
+        return source not in ("pytorch", "pypi") and "://" not in source
+
     def decision(self, topic: str) -> Decision | None:
         """The planner's decision on `topic` ("backend", "python", "release", …), or None if it made none."""
         return next((d for d in self.decisions if d.topic == topic), None)

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -77,6 +78,14 @@ class PackageReport:
 
 
 @dataclass
+class BytecodeReport:
+    seeded: int = 0  # .pyc files copied from the cache before `import torch` (identical source only)
+    stored: int = 0  # .pyc files the import compiled and the cache did not have yet
+    seconds: float = 0.0  # both together
+    skipped: str | None = None  # why the cache was not used
+
+
+@dataclass
 class VerifyReport:
     ok: bool
     torch: str | None = None  # "2.13.0+cpu"
@@ -104,6 +113,7 @@ class VerifyReport:
     returncode: int | None = None
     last_step: str | None = None  # what the probe was doing when it stopped
     output_tail: str | None = None  # kept when no JSON came back
+    bytecode: BytecodeReport | None = None  # the bytecode cache, when the probe was given one
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
@@ -124,10 +134,28 @@ class VerifyReport:
         return schema.build(cls, {"ok": False, **data})
 
 
+# The probe's progress lines that are not checks, in words; every other one reads "checking <step>".
+_STEP_WORDS = {"bytecode cache": "reusing modules compiled by earlier installs",
+               "keep bytecode": "keeping the modules compiled now for the next install"}
+
+
+def step_words(step: str) -> str:
+    """A probe progress line as a person reads it: "checking import torch"."""
+    step = step.strip()
+    return _STEP_WORDS.get(step, f"checking {step}")
+
+
+def bytecode_cache_dir() -> Path:
+    """Where the probe keeps the bytecode of the modules `import torch` compiled, for the next environment."""
+    return paths.cache_dir() / "bytecode"
+
+
 def probe_argv(python: str, expect: str | None = None, require: list[str] | None = None, *,
-               expect_torch: str | None = None, expect_from: str | None = None) -> list[str]:
+               expect_torch: str | None = None, expect_from: str | None = None,
+               bytecode_cache: str | None = None) -> list[str]:
     """The command that runs the probe with `python`; expect_torch is the planned torch version
-    ("2.13.0+cpu"), expect_from where it was planned to come from (both echoed back for judging)."""
+    ("2.13.0+cpu"), expect_from where it was planned to come from (both echoed back for judging);
+    bytecode_cache, for an environment this run creates, lets the probe reuse and keep compiled modules."""
     argv = [str(python), str(paths.resource("verify_probe.py")), "--json"]
     if expect:
         argv += ["--expect", expect]
@@ -137,6 +165,8 @@ def probe_argv(python: str, expect: str | None = None, require: list[str] | None
         argv += ["--expect-torch", expect_torch]
     if expect_from:
         argv += ["--expect-from", expect_from]
+    if bytecode_cache:
+        argv += ["--bytecode-cache", bytecode_cache]
     return argv
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from installer.core import verify
 from installer.core.catalog import Catalog
 from installer.core.plan import ChoiceError, Choices, Plan
 from installer.core.planner import make_plan, method_options
@@ -66,8 +67,9 @@ def test_pip_uv_steps_route_the_torch_family_only_to_pytorchs_index(catalog: Cat
     assert other_step[-3:] == ["torch==2.13.0+cu132", "torchvision==0.28.0", "numpy>=2"]
     assert all(s.retries == 2 for s in plan.steps if s.kind == "install")
     assert plan.steps[-1].kind == "verify"
-    assert plan.steps[-1].argv[-8:] == ["--expect", "cu132", "--require", "torchvision",
-                                        "--expect-torch", "2.13.0+cu132", "--expect-from", "PyTorch's cu132 index"]
+    assert plan.steps[-1].argv[-10:] == ["--expect", "cu132", "--require", "torchvision",
+                                         "--expect-torch", "2.13.0+cu132", "--expect-from", "PyTorch's cu132 index",
+                                         "--bytecode-cache", str(verify.bytecode_cache_dir())]
     assert plan.env == str(env) and plan.torch_index == "https://download.pytorch.org/whl/cu132"
     assert (plan.download_mib or 0) > 2000 and (plan.disk_mib or 0) >= 6000
 

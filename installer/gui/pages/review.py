@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QGuiApplication
@@ -18,10 +18,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from installer.core.plan import Plan
 from installer.gui.widgets import escape, human_mib, monospace_font, scrolling_layout, status_color
-
-if TYPE_CHECKING:
-    from installer.core.plan import Plan
 
 METHOD_WORDS = {
     "pip": "a Python virtual environment",
@@ -70,16 +68,10 @@ def plan_in_words(plan: Plan) -> str:
     return text
 
 
-def local_wheel_folder(plan: Any) -> bool:
-    """PyTorch comes from a folder of wheel files on this computer (nothing of it is downloaded)."""
-    source = str((getattr(plan, "choices", None) or {}).get("torch_source", "pytorch") or "pytorch")
-    return source not in ("pytorch", "pypi") and "://" not in source
-
-
 def estimates_text(plan: Any) -> str:
     """Download and disk estimates; a wheel folder downloads nothing of PyTorch, so no figure is claimed."""
     disk = f"Disk space: about {human_mib(plan.disk_mib)}"
-    if local_wheel_folder(plan):
+    if Plan.torch_from_folder(plan):
         return f"Download: none for PyTorch, it comes from the wheel folder  ·  {disk}"
     return f"Download: about {human_mib(plan.download_mib)}  ·  {disk}"
 

@@ -53,7 +53,12 @@ def verify_step(ctx: PlanContext, plan: Plan, env_python: str, family: list[str]
 ) -> None:
     names = [str(canonicalize_name(Requirement(s).name)) for s in family]
     require = [n for n in names if n in ("torchvision", "torchaudio")]
-    argv = verify.probe_argv(env_python, plan.expect, require, expect_torch=expect_torch, expect_from=expect_from)
+    # Every install plan fills an environment this run creates, so the probe may seed its __pycache__
+    # folders from (and add to) Torch Setup's bytecode cache: a warm `import torch` instead of compiling
+    # some 700 modules. A plan for another machine leaves it out (the path is this machine's).
+    cache = None if ctx.elsewhere else str(verify.bytecode_cache_dir())
+    argv = verify.probe_argv(env_python, plan.expect, require, expect_torch=expect_torch, expect_from=expect_from,
+                             bytecode_cache=cache)
     if ctx.elsewhere:
         argv[1] = ROLE_PROBE  # this machine's copy of the probe means nothing on the target
     plan.steps.append(
