@@ -670,6 +670,11 @@ class BytecodeCache:
         self.report: Dict[str, Any] = {"seeded": 0, "stored": 0, "seconds": 0.0, "skipped": None}
         if tag is None:
             self.report["skipped"] = "this Python does not cache bytecode"
+        elif getattr(sys, "pycache_prefix", None):
+            # .pyc files would go to that folder, outside the environment being made
+            self.report["skipped"] = "PYTHONPYCACHEPREFIX keeps bytecode elsewhere"
+        elif sys.flags.optimize:
+            self.report["skipped"] = "Python runs optimised (-O, PYTHONOPTIMIZE): other bytecode"
 
     def _safe_dir(self, path: str) -> Optional[str]:
         """Why `path` must not be used (None: fine). Bytecode from the cache runs as this user, so the

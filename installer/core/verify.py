@@ -170,6 +170,20 @@ def probe_argv(python: str, expect: str | None = None, require: list[str] | None
     return argv
 
 
+def without_bytecode_cache(argv: list[str]) -> list[str]:
+    """The probe's argv without --bytecode-cache DIR (for an environment the run did not create)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif str(arg) == "--bytecode-cache":
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 def _find_json(stdout: str) -> dict[str, Any] | None:
     """The object printed after the last marker line, even when other output surrounds it."""
     at = stdout.rfind(MARKER)

@@ -79,10 +79,13 @@ def test_retarget_drops_the_venv_step_and_points_at_the_env() -> None:
                 steps=[Step("Create the environment", ["uv", "venv", "/scratch"], kind="venv", creates="/scratch"),
                        Step("Install PyTorch", ["uv", "pip", "install", "--python", "/scratch/bin/python", "torch"],
                             kind="install"),
-                       Step("Verify", ["/scratch/bin/python", "probe.py"], kind="verify")])
+                       Step("Verify", ["/scratch/bin/python", "probe.py", "--json", "--bytecode-cache", "/c/bytecode",
+                                       "--expect", "cpu"], kind="verify")])
     out = retarget(plan, "/envs/x/bin/python")
     assert [s.kind for s in out.steps] == ["install", "verify"]
     assert out.steps[0].argv[4] == "/envs/x/bin/python" and out.steps[1].argv[0] == "/envs/x/bin/python"
+    # someone's environment gets no bytecode from the cache: only environments a run creates do
+    assert out.steps[1].argv == ["/envs/x/bin/python", "probe.py", "--json", "--expect", "cpu"]
 
 
 def test_uv_dry_run_lines() -> None:

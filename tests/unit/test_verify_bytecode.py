@@ -42,11 +42,11 @@ def make_env(root: Path, sources: dict[str, str] = MODULES) -> Path:
     return site
 
 
-def probe(env: Path, cache: Path) -> dict[str, Any]:
+def probe(env: Path, cache: Path, **extra: str) -> dict[str, Any]:
     argv = [str(env / "bin" / "python"), str(paths.resource("verify_probe.py")), "--json", "--bench-seconds", "0",
             "--bytecode-cache", str(cache)]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})  # the probe writes it anyway
+                         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **extra})  # the probe writes it anyway
     assert MARKER in out.stdout, out.stderr
     data: dict[str, Any] = json.loads(out.stdout.split(MARKER, 1)[1])
     return data
@@ -171,3 +171,17 @@ def test_two_probes_at_once_both_finish_and_both_add(tmp_path: Path) -> None:
     # each run writes what it read plus what it saw; at least one of them saw its own module land
     assert {"torch/only_a.py", "torch/only_b.py"} & index
     assert not list(cache.glob("*/objects/*/.tmp-*")) and not list(cache.glob("*/.tmp-*"))
+
+
+@pytest.mark.parametrize("variable", ["PYTHONPYCACHEPREFIX", "PYTHONOPTIMIZE"])
+def test_bytecode_kept_elsewhere_or_optimised_is_left_alone(tmp_path: Path, variable: str) -> None:
+    cache = tmp_path / "cache"
+    make_env(tmp_path / "a")
+    probe(tmp_path / "a", cache)
+    stored = objects(cache)
+    make_env(tmp_path / "b")
+    value = str(tmp_path / "prefix") if variable == "PYTHONPYCACHEPREFIX" else "1"
+    result = probe(tmp_path / "b", cache, **{variable: value})
+    assert result["bytecode"]["seeded"] == 0 and result["bytecode"]["stored"] == 0
+    assert result["bytecode"]["skipped"] and result["torch"] == "9.9.9"
+    assert objects(cache) == stored

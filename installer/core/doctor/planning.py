@@ -15,7 +15,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from installer.core import paths
+from installer.core import paths, verify
 from installer.core.catalog import Catalog, CatalogError
 from installer.core.doctor.inspect import EnvFacts, canonical_name, public_version
 from installer.core.plan import ChoiceError, Choices, Plan
@@ -98,6 +98,9 @@ def retarget(plan: Plan, env_python: str) -> Plan:
         if step.kind in ("venv", "conda-create", "kernel"):
             continue
         step.argv = [env_python if str(a) == planned_python else a for a in step.argv]
+        if step.kind == "verify":
+            # the bytecode cache seeds only environments a run creates, never someone's existing one
+            step.argv = verify.without_bytecode_cache(step.argv)
         step.creates = None
         steps.append(step)
     if not any(s.kind == "install" for s in steps):
