@@ -740,7 +740,9 @@ class BytecodeCache:
                 return
             try:
                 with open(self.index, encoding="utf-8") as f:
-                    self.known = {line.strip() for line in f if line.strip() and ".." not in line.split("/")}
+                    # relative paths under site-packages only: no "..", no drive, no other separator
+                    self.known = {line.strip() for line in f if line.strip() and ".." not in line.strip().split("/")
+                                  and not any(c in line for c in ":\\") and not line.startswith("/")}
             except FileNotFoundError:
                 return
             # (Threads do not help: creating the ~700 files is what costs, and the file system does it in turn.)

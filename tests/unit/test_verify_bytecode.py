@@ -185,3 +185,26 @@ def test_bytecode_kept_elsewhere_or_optimised_is_left_alone(tmp_path: Path, vari
     assert result["bytecode"]["seeded"] == 0 and result["bytecode"]["stored"] == 0
     assert result["bytecode"]["skipped"] and result["torch"] == "9.9.9"
     assert objects(cache) == stored
+
+
+def test_a_forged_index_cannot_write_outside_site_packages(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    make_env(tmp_path / "a")
+    probe(tmp_path / "a", cache)
+    site = make_env(tmp_path / "b")
+    outside = site.parent / "outside.py"  # lib/python3.X/outside.py: not under site-packages
+    outside.write_text("X = 1\n", encoding="utf-8")
+    import hashlib
+    import py_compile
+
+    compiled = Path(py_compile.compile(str(outside), cfile=str(tmp_path / "x.pyc"),
+                                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH))
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    obj = next(cache.glob("*/objects")) / digest[:2] / f"{digest}.pyc"
+    obj.parent.mkdir(mode=0o700, exist_ok=True)
+    obj.write_bytes(compiled.read_bytes())
+    index = next(cache.glob("*/modules.txt"))
+    index.write_text(index.read_text(encoding="utf-8") + f"../outside.py\n{outside}\n", encoding="utf-8")
+    result = probe(tmp_path / "b", cache)
+    assert result["bytecode"]["seeded"] == 5 and result["bytecode"]["skipped"] is None
+    assert not (site.parent / "__pycache__").exists()
