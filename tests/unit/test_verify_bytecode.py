@@ -208,3 +208,22 @@ def test_a_forged_index_cannot_write_outside_site_packages(tmp_path: Path) -> No
     result = probe(tmp_path / "b", cache)
     assert result["bytecode"]["seeded"] == 5 and result["bytecode"]["skipped"] is None
     assert not (site.parent / "__pycache__").exists()
+
+
+def test_a_full_disk_under_the_cache_costs_the_cache_not_the_verdict(tmp_path: Path) -> None:
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k,mode=0700", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        big = dict(MODULES, **{"torch/_big.py": "DATA = [\n" + "".join(f"    {i} * 3,\n" for i in range(8000)) + "]\n"})
+        big["torch/__init__.py"] += "from torch import _big\n"
+        make_env(tmp_path / "a", big)
+        cache = mount / "cache"
+        result = probe(tmp_path / "a", cache)
+        assert result["torch"] == "9.9.9"
+        assert "No space left" in (result["bytecode"]["skipped"] or "")
+        assert not [p for p in cache.rglob("*") if ".tmp" in p.name]  # no half-written file left behind
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
