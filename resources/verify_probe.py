@@ -637,6 +637,9 @@ def cuda_arch_compatible(capability: str, arch_list: List[str]) -> Tuple[bool, s
 # import, so a cached file never stands in for other source; an existing .pyc is never replaced.
 
 PYC_FLAGS_CHECKED_HASH = 0b11  # PEP 552: hash-based, check the source
+# About 25 kB of bytecode a module: some 500 MB. Each torch release adds the modules it changed (the
+# first one ~730, 18 MB); past this the cache stops growing and says how to start it afresh.
+MAX_CACHED_MODULES = 20000
 
 
 def _write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
@@ -757,6 +760,10 @@ class BytecodeCache:
         started = time.perf_counter()
         try:
             if self.report["skipped"] or not self._usable():
+                return
+            if len(self.known) >= MAX_CACHED_MODULES:
+                self.report["skipped"] = (f"the bytecode cache is full ({len(self.known)} modules); delete "
+                                          f"{self.root} to start it afresh")
                 return
             modules = set()
             stored = 0

@@ -227,3 +227,20 @@ def test_a_full_disk_under_the_cache_costs_the_cache_not_the_verdict(tmp_path: P
         assert not [p for p in cache.rglob("*") if ".tmp" in p.name]  # no half-written file left behind
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_cache_stops_growing_and_says_how_to_start_afresh(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    make_env(tmp_path / "a")
+    probe(tmp_path / "a", cache)
+    index = next(cache.glob("*/modules.txt"))
+    index.write_text(index.read_text(encoding="utf-8") + "".join(f"other/m{i}.py\n" for i in range(20000)),
+                     encoding="utf-8")
+    before = objects(cache)
+    changed = dict(MODULES, **{"torch/_version.py": "VERSION = '1.0.0-changed'\n"})
+    make_env(tmp_path / "b", changed)
+    result = probe(tmp_path / "b", cache)
+    assert result["torch"] == "1.0.0-changed"
+    assert result["bytecode"]["seeded"] == 4 and result["bytecode"]["stored"] == 0  # still read, no longer grown
+    assert "is full" in result["bytecode"]["skipped"] and str(cache) in result["bytecode"]["skipped"]
+    assert objects(cache) == before
