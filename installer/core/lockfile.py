@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,22 +55,31 @@ class LockedPackage:
                 "sha256": self.sha256, "filename": self.filename}
 
 
-def requirements_of(plan: Plan) -> list[str]:
-    """The requirements the plan's install steps name, in order, each once (file URLs for a wheel folder)."""
-    found: list[str] = []
+def _install_words(plan: Plan) -> Iterator[tuple[str, str]]:
+    """Every word after `install` in the plan's install steps, in order: (option, its value) for an option
+    that takes one, (flag, "") for another option, ("", requirement) for a requirement."""
     for step in plan.steps:
         if step.kind != "install":
             continue
         argv = [str(a) for a in step.argv]
-        start = argv.index("install") + 1 if "install" in argv else len(argv)
-        skip = False
-        for arg in argv[start:]:
-            if skip:
-                skip = False
-            elif arg in _VALUE_OPTIONS:
-                skip = True
-            elif not arg.startswith("-") and arg not in found:
-                found.append(arg)
+        words = iter(argv[argv.index("install") + 1:] if "install" in argv else [])
+        for arg in words:
+            if arg in _VALUE_OPTIONS:
+                value = next(words, None)
+                if value is not None:
+                    yield arg, value
+            elif arg.startswith("-"):
+                yield arg, ""
+            else:
+                yield "", arg
+
+
+def requirements_of(plan: Plan) -> list[str]:
+    """The requirements the plan's install steps name, in order, each once (file URLs for a wheel folder)."""
+    found: list[str] = []
+    for option, value in _install_words(plan):
+        if not option and value not in found:
+            found.append(value)
     # A pin that only keeps a family member in a later step ("torch==2.13.0+cpu") repeats the file URL
     # of the first step: keep the file.
     named = {r.split(" @ ", 1)[0].strip().lower() for r in found if " @ " in r}
@@ -81,28 +91,15 @@ def sources_of(plan: Plan) -> list[str]:
     wheel folders, constraints and trusted hosts, as its install steps give them)."""
     pairs: list[tuple[str, str]] = []
     flags: list[str] = []
-    for step in plan.steps:
-        if step.kind != "install":
-            continue
-        argv = [str(a) for a in step.argv]
-        start = argv.index("install") + 1 if "install" in argv else len(argv)
-        i = start
-        while i < len(argv):
-            arg = argv[i]
-            if arg in _VALUE_OPTIONS and i + 1 < len(argv):
-                value = argv[i + 1]
-                i += 2
-                if arg in ("--python", "--progress-bar"):
-                    continue
-                # uv searches an extra index first: the torch build's index wins for the torch family,
-                # the default index serves the rest (the planner's two steps, as one resolution).
-                pair = ("--extra-index-url" if arg == "--index-url" else arg, value)
-                if pair not in pairs:
-                    pairs.append(pair)
-                continue
-            if arg in ("--pre", "--no-index") and arg not in flags:
-                flags.append(arg)
-            i += 1
+    for option, value in _install_words(plan):
+        if option in _VALUE_OPTIONS and option not in ("--python", "--progress-bar"):
+            # uv searches an extra index first: the torch build's index wins for the torch family,
+            # the default index serves the rest (the planner's two steps, as one resolution).
+            pair = ("--extra-index-url" if option == "--index-url" else option, value)
+            if pair not in pairs:
+                pairs.append(pair)
+        elif option in ("--pre", "--no-index") and option not in flags:
+            flags.append(option)
     return flags + [word for pair in pairs for word in pair]
 
 

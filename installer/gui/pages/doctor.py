@@ -68,10 +68,12 @@ class _RepairPanel:
         if lines:
             self.log.appendPlainText("\n".join(lines))
 
-    def finish(self) -> None:
+    def finish(self, ok: bool, message: str, after: str = "") -> None:
+        """The job is over: the last log lines, then its outcome in one line (✓/✗ and the message)."""
         self.flush()
         self.timer.stop()
         self.worker = None
+        self.result.setText(f"<p><b>{'✓' if ok else '✗'} {html.escape(message)}</b>{after}</p>")
 
     @property
     def running(self) -> bool:
@@ -218,17 +220,14 @@ class DoctorPage(QWizardPage):
 
     @Slot(object)
     def repair_done(self, outcome: Any) -> None:
-        self.panel.finish()
-        mark = "✓" if outcome.ok else "✗"
-        self.panel.result.setText(f"<p><b>{mark} {html.escape(outcome.message)}</b></p>")
+        self.panel.finish(outcome.ok, outcome.message)
         self.add_button.setEnabled(True)
         if outcome.ok:
             self.check()
 
     @Slot(str)
     def repair_failed(self, message: str) -> None:
-        self.panel.finish()
-        self.panel.result.setText(f"<p><b>✗ {html.escape(message)}</b> Nothing was changed.</p>")
+        self.panel.finish(False, message, " Nothing was changed.")
         self.add_button.setEnabled(True)
 
 
@@ -340,12 +339,10 @@ class EnvsPage(QWizardPage):
 
     @Slot(object)
     def repair_done(self, outcome: Any) -> None:
-        self.panel.finish()
-        self.panel.result.setText(f"<p><b>{'✓' if outcome.ok else '✗'} {html.escape(outcome.message)}</b></p>")
+        self.panel.finish(outcome.ok, outcome.message)
         self.refresh()
 
     @Slot(str)
     def repair_failed(self, message: str) -> None:
-        self.panel.finish()
-        self.panel.result.setText(f"<p><b>✗ {html.escape(message)}</b></p>")
+        self.panel.finish(False, message)
         self.refresh()
